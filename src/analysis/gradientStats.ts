@@ -1,0 +1,386 @@
+/**
+ * Gradient-norm statistics of one batch, the raw material of the paper's figures (spec section 5).
+ *
+ * Classification (spec section 1, eq. 1-3): for every valid (anchor, class) pair with logit x and binary label
+ * y, the CE gradient with respect to x is p - y (p = sigmoid(x)) and its norm is g = |p - y| in [0, 1].
+ * Regression (eq. 17-19): for every valid coordinate of a positive anchor, d = pred - target and the ASL1
+ * gradient norm is g_r = |d| / sqrt(d^2 + mu^2) in [0, 1).
+ *
+ * For each family the statistics hold:
+ *  - a fine histogram of the norm (`bins` equal bins over [0, 1], 100 by default) with, per fine bin, the sums
+ *    of the original norm, of a baseline loss's norm (focal loss for classification, smooth L1 for regression)
+ *    and of the GHM re-weighted norm beta * g, so the figures can draw the distribution of g (Fig. 2), the
+ *    re-weighted norm against g (Fig. 3) and the cumulative gradient contribution (Fig. 1 right);
+ *  - the GHM unit regions (30 for GHM-C, 10 for GHM-R by default) with their counts R_j and weights
+ *    beta_j = N / (R_j * n), n = number of non-empty regions (the reference code's division by n, spec 2.5.1),
+ *    momentum-free: the batch's own density, as in the paper's figure recipe. N is the count of valid pairs for
+ *    GHM-C and the sum of the (0/1) weights for GHM-R, exactly as the reference losses (spec 2.1, 2.2).
+ *
+ * Focal-loss gradient norm in terms of g (gamma > 0, no alpha; alpha only rescales positives against negatives).
+ * With p_t = p for a positive and 1 - p for a negative, FL = -(1 - p_t)^gamma ln p_t and g = 1 - p_t in both
+ * cases. dp_t/dx = +-p_t (1 - p_t), so
+ *   |dFL/dx| = |gamma (1-p_t)^gamma p_t ln p_t - (1-p_t)^(gamma+1)|
+ *            = (1-p_t)^gamma ((1-p_t) - gamma p_t ln p_t)          (both terms >= 0 since ln p_t <= 0)
+ *            = g^gamma (g - gamma (1 - g) ln(1 - g)),
+ * the same function for positives and negatives; at g = 1 the limit of (1-g) ln(1-g) is 0, so it is g^gamma.
+ *
+ * Smooth L1 gradient norm (eq. 16) with threshold beta: min(|d| / beta, 1).
+ *
+ * All element-wise work runs as tensor ops; the histograms are `tf.bincount`s over a joint (fine bin, unit
+ * region) index, read back once as one small array, then reduced in JS. Bins are float32 sums, so counts are
+ * exact up to 2^24 valid elements per call.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** Format version of {@link GradientStats}; bumped when a field changes meaning. */
+export const GRADIENT_STATS_VERSION = 1;
+
+/** Histograms of one gradient norm over the fine bins and over the GHM unit regions. */
+export interface NormHistogram {
+  /** Number of fine bins F over [0, 1]; fine bin i is [i/F, (i+1)/F), the last one also holds 1. */
+  bins: number;
+  /** Valid elements per fine bin, length F. */
+  counts: number[];
+  /** Sum of the original norm g (CE for classification, ASL1 for regression) per fine bin, length F. */
+  sumNorm: number[];
+  /** Sum of the baseline's norm per fine bin (focal loss / smooth L1), length F. */
+  sumBaselineNorm: number[];
+  /** Sum of the GHM re-weighted norm beta * g per fine bin, length F. */
+  sumGhmNorm: number[];
+  /** Mean GHM weight beta of the elements of each fine bin (0 for an empty fine bin), length F. */
+  ghmWeight: number[];
+}
+
+/** The GHM unit regions and their momentum-free weights. */
+export interface GhmRegions {
+  /** Number of unit regions M; region j is [j/M, (j+1)/M), the last one closed (GHM-C) or up to 1e3 (GHM-R). */
+  bins: number;
+  /** R_j: valid elements per region, length M. */
+  counts: number[];
+  /** beta_j = N / (R_j * n) for a non-empty region, 0 for an empty one, length M. */
+  weights: number[];
+  /** n: number of non-empty regions. */
+  nonEmpty: number;
+  /** N: max(1, count of valid elements) for GHM-C, max(1, sum of weights) for GHM-R. */
+  total: number;
+}
+
+export interface ClassificationGradientStats {
+  /** Rows of the logits (anchors of all images of the batch). */
+  numAnchors: number;
+  /** Columns of the logits (classes, without background). */
+  numClasses: number;
+  /** Valid (anchor, class) pairs (label weight > 0). */
+  numValid: number;
+  /** Valid pairs with label 1. */
+  numPositive: number;
+  /** Valid pairs with label 0. */
+  numNegative: number;
+  /** Focal loss gamma used for `fine.sumBaselineNorm`. */
+  focalGamma: number;
+  /** Histograms of g = |sigmoid(x) - y|; `sumBaselineNorm` is the focal-loss norm. */
+  fine: NormHistogram;
+  /** Valid positive pairs per fine bin, length F. */
+  positiveCounts: number[];
+  /** Valid negative pairs per fine bin, length F. */
+  negativeCounts: number[];
+  /** GHM-C unit regions. */
+  ghmc: GhmRegions;
+}
+
+export interface RegressionGradientStats {
+  /** Rows of the regression inputs (positive anchors). */
+  numPositives: number;
+  /** Valid coordinates (weight > 0); each coordinate is one example, as in GHM-R. */
+  numValid: number;
+  /** ASL1 mu. */
+  mu: number;
+  /** Smooth L1 threshold beta used for `fine.sumBaselineNorm`. */
+  smoothL1Beta: number;
+  /** Histograms of g_r = |d| / sqrt(d^2 + mu^2); `sumBaselineNorm` is the smooth-L1 norm min(|d|/beta, 1). */
+  fine: NormHistogram;
+  /** GHM-R unit regions. */
+  ghmr: GhmRegions;
+}
+
+/** Gradient statistics of one batch; plain JSON. */
+export interface GradientStats {
+  version: number;
+  /** Training iteration the statistics were taken at, or null when unknown. */
+  iteration: number | null;
+  /** Null when no classification input was given. */
+  classification: ClassificationGradientStats | null;
+  /** Null when no regression input was given. */
+  regression: RegressionGradientStats | null;
+}
+
+/** Classification inputs. */
+export interface ClassificationInput {
+  /** `logits: [N, K]`, real; N anchors (all images and levels flattened), K classes without background. */
+  logits: tf.Tensor | tf.TensorLike;
+  /** `labels: [N, K]`, one-hot in {0, 1}; a background anchor is an all-zero row. */
+  labels: tf.Tensor | tf.TensorLike;
+  /** `labelWeights: [N]` or `[N, K]`, >= 0; a pair is valid when its weight is > 0 (magnitude unused). */
+  labelWeights: tf.Tensor | tf.TensorLike;
+}
+
+/** Regression inputs, positives only. */
+export interface RegressionInput {
+  /** `bboxPred: [P, 4]`, predicted deltas (dx, dy, dw, dh) of the positive anchors. */
+  bboxPred: tf.Tensor | tf.TensorLike;
+  /** `bboxTargets: [P, 4]`, encoded target deltas. */
+  bboxTargets: tf.Tensor | tf.TensorLike;
+  /** `bboxWeights: [P, 4]`, >= 0; a coordinate is valid when its weight is > 0. */
+  bboxWeights: tf.Tensor | tf.TensorLike;
+}
+
+export interface GradientStatsOptions {
+  /** Iteration recorded in the result. Default null. */
+  iteration?: number | null;
+  /** Fine bins over [0, 1] for both families. Default 100. */
+  fineBins?: number;
+  /** GHM-C unit regions M. Default 30 (the reference config). */
+  ghmcBins?: number;
+  /** GHM-R unit regions. Default 10. */
+  ghmrBins?: number;
+  /** ASL1 mu. Default 0.02. */
+  mu?: number;
+  /** Focal loss gamma. Default 2. */
+  focalGamma?: number;
+  /** Smooth L1 beta. Default 0.11 (the RetinaNet baseline). */
+  smoothL1Beta?: number;
+}
+
+export const DEFAULT_GRADIENT_STATS_OPTIONS = {
+  iteration: null,
+  fineBins: 100,
+  ghmcBins: 30,
+  ghmrBins: 10,
+  mu: 0.02,
+  focalGamma: 2,
+  smoothL1Beta: 0.11,
+} as const satisfies Required<GradientStatsOptions>;
+
+function positiveInt(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${name}: expected an integer >= 1, got ${v}`);
+  return v;
+}
+
+function positiveNumber(name: string, v: number): number {
+  if (!(Number.isFinite(v) && v > 0)) throw new Error(`${name}: expected a finite number > 0, got ${v}`);
+  return v;
+}
+
+function toFloat(x: tf.Tensor | tf.TensorLike, name: string): tf.Tensor {
+  if (x instanceof tf.Tensor) return tf.cast(x, 'float32');
+  try {
+    return tf.tensor(x, undefined, 'float32');
+  } catch (e) {
+    throw new Error(`${name}: expected a tensor or nested numeric array, ${(e as Error).message}`);
+  }
+}
+
+function checkShape(name: string, t: tf.Tensor, expected: number[], hint: string): void {
+  if (t.rank !== expected.length || t.shape.some((d, i) => expected[i]! >= 0 && d !== expected[i])) {
+    const want = expected.map((d) => (d < 0 ? '?' : String(d))).join(', ');
+    throw new Error(`${name}: expected shape [${want}], got [${t.shape.join(', ')}]; ${hint}`);
+  }
+}
+
+/**
+ * Unit-region index of each norm, equal to the reference's `edges[j] <= g < edges[j+1]` with float32 edges
+ * j/M (spec 2.7): floor(g*M), corrected by one where float rounding crossed an edge, then clamped to M-1 (so
+ * g = 1 for GHM-C and g_r up to the 1e3 edge for GHM-R land in the last region). `norm: [E]` in [0, 1].
+ */
+function regionIndex(norm: tf.Tensor1D, bins: number): tf.Tensor1D {
+  return tf.tidy(() => {
+    const edges = tf
+      .linspace(0, 1, bins + 1)
+      .mul(bins)
+      .round()
+      .div(bins) as tf.Tensor1D; // j/M in float32
+    const one = tf.scalar(1, 'int32');
+    let idx = tf.cast(tf.floor(norm.mul(bins)).clipByValue(0, bins - 1), 'int32');
+    idx = tf.sub(idx, tf.cast(tf.less(norm, tf.gather(edges, idx)), 'int32'));
+    idx = tf.add(idx, tf.cast(tf.greaterEqual(norm, tf.gather(edges, tf.add(idx, one))), 'int32'));
+    idx = tf.minimum(idx, tf.scalar(bins - 1, 'int32'));
+    return idx as tf.Tensor1D;
+  });
+}
+
+/** Fine-bin index min(floor(g*F), F-1) of `norm: [E]` in [0, 1]. */
+function fineIndex(norm: tf.Tensor1D, bins: number): tf.Tensor1D {
+  return tf.tidy(() => tf.cast(tf.floor(norm.mul(bins)).clipByValue(0, bins - 1), 'int32') as tf.Tensor1D);
+}
+
+/**
+ * Joint histograms over (fine bin, region): returns a tensor `[S, F*M]` whose row s is the bincount of the joint
+ * index weighted by `weights[s]` (each `[E]`, zero for invalid elements).
+ */
+function jointHistograms(
+  norm: tf.Tensor1D,
+  fineBins: number,
+  regionBins: number,
+  weights: tf.Tensor1D[],
+): tf.Tensor2D {
+  return tf.tidy(() => {
+    const fine = tf.mul(fineIndex(norm, fineBins), tf.scalar(regionBins, 'int32'));
+    const joint = tf.add(fine, regionIndex(norm, regionBins)) as tf.Tensor1D;
+    return tf.stack(weights.map((w) => tf.bincount(joint, w, fineBins * regionBins))) as tf.Tensor2D;
+  });
+}
+
+/** Reduces the joint rows [count, sumNorm, sumBaseline, ...extra] to the fine histograms and the regions. */
+function reduceJoint(
+  rows: Float32Array,
+  fineBins: number,
+  regionBins: number,
+  total: number,
+): { fine: NormHistogram; regions: GhmRegions; extra: (row: number) => number[] } {
+  const size = fineBins * regionBins;
+  const at = (row: number, f: number, r: number): number => rows[row * size + f * regionBins + r]!;
+  const regionCounts = new Array<number>(regionBins).fill(0);
+  for (let f = 0; f < fineBins; f++) for (let r = 0; r < regionBins; r++) regionCounts[r]! += at(0, f, r);
+  const nonEmpty = regionCounts.filter((c) => c > 0).length;
+  const weights = regionCounts.map((c) => (c > 0 ? total / (c * nonEmpty) : 0));
+  const fineSum = (row: number, scale?: number[]): number[] =>
+    Array.from({ length: fineBins }, (_, f) => {
+      let s = 0;
+      for (let r = 0; r < regionBins; r++) s += at(row, f, r) * (scale ? scale[r]! : 1);
+      return s;
+    });
+  const counts = fineSum(0);
+  const weightSum = fineSum(0, weights);
+  const fine: NormHistogram = {
+    bins: fineBins,
+    counts,
+    sumNorm: fineSum(1),
+    sumBaselineNorm: fineSum(2),
+    sumGhmNorm: fineSum(1, weights),
+    ghmWeight: counts.map((c, f) => (c > 0 ? weightSum[f]! / c : 0)),
+  };
+  return {
+    fine,
+    regions: { bins: regionBins, counts: regionCounts, weights, nonEmpty, total },
+    extra: (row) => fineSum(row),
+  };
+}
+
+function classificationStats(input: ClassificationInput, o: Required<GradientStatsOptions>) {
+  const parts = tf.tidy(() => {
+    const logits = toFloat(input.logits, 'logits');
+    checkShape('logits', logits, [-1, -1], 'expected [numAnchors, numClasses] classification logits');
+    const [n, k] = logits.shape as [number, number];
+    const labels = toFloat(input.labels, 'labels');
+    checkShape('labels', labels, [n, k], 'expected one-hot labels of the same shape as logits');
+    let lw = toFloat(input.labelWeights, 'labelWeights');
+    if (lw.rank === 1) {
+      checkShape('labelWeights', lw, [n], 'expected [numAnchors] or [numAnchors, numClasses]');
+      lw = lw.reshape([n, 1]).tile([1, k]); // one weight per anchor, broadcast to every class
+    } else checkShape('labelWeights', lw, [n, k], 'expected [numAnchors] or [numAnchors, numClasses]');
+    const x = logits.reshape([-1]) as tf.Tensor1D;
+    const y = labels.reshape([-1]);
+    const valid = tf.greater(lw.reshape([-1]), 0).cast('float32') as tf.Tensor1D;
+    const pos = tf.greater(y, 0.5).cast('float32').mul(valid) as tf.Tensor1D;
+    const neg = valid.sub(pos) as tf.Tensor1D;
+    const g = tf.abs(tf.sigmoid(x).sub(y)).clipByValue(0, 1) as tf.Tensor1D;
+    const gamma = o.focalGamma;
+    const oneMinus = tf.sub(1, g);
+    // g^gamma (g - gamma (1-g) ln(1-g)); the max() keeps ln finite at g = 1 where (1-g) ln(1-g) -> 0.
+    const fl = tf.pow(g, gamma).mul(g.sub(oneMinus.mul(tf.log(tf.maximum(oneMinus, 1e-30))).mul(gamma)));
+    const rows = jointHistograms(g, o.fineBins, o.ghmcBins, [
+      valid,
+      g.mul(valid) as tf.Tensor1D,
+      fl.mul(valid) as tf.Tensor1D,
+      pos,
+      neg,
+    ]);
+    return { rows, n, k };
+  });
+  const rows = parts.rows.dataSync() as Float32Array;
+  parts.rows.dispose();
+  let numValid = 0;
+  for (let i = 0; i < o.fineBins * o.ghmcBins; i++) numValid += rows[i]!;
+  const { fine, regions, extra } = reduceJoint(rows, o.fineBins, o.ghmcBins, Math.max(numValid, 1));
+  const positiveCounts = extra(3);
+  const numPositive = positiveCounts.reduce((a, b) => a + b, 0);
+  const result: ClassificationGradientStats = {
+    numAnchors: parts.n,
+    numClasses: parts.k,
+    numValid,
+    numPositive,
+    numNegative: numValid - numPositive,
+    focalGamma: o.focalGamma,
+    fine,
+    positiveCounts,
+    negativeCounts: extra(4),
+    ghmc: regions,
+  };
+  return result;
+}
+
+function regressionStats(input: RegressionInput, o: Required<GradientStatsOptions>) {
+  const parts = tf.tidy(() => {
+    const pred = toFloat(input.bboxPred, 'bboxPred');
+    checkShape('bboxPred', pred, [-1, 4], 'expected [numPositives, 4] deltas (dx, dy, dw, dh)');
+    const p = pred.shape[0]!;
+    const target = toFloat(input.bboxTargets, 'bboxTargets');
+    checkShape('bboxTargets', target, [p, 4], 'expected encoded targets of the same shape as bboxPred');
+    const w = toFloat(input.bboxWeights, 'bboxWeights');
+    checkShape('bboxWeights', w, [p, 4], 'expected per-coordinate weights of the same shape as bboxPred');
+    const d = pred.sub(target).reshape([-1]);
+    const wf = w.reshape([-1]);
+    const valid = tf.greater(wf, 0).cast('float32') as tf.Tensor1D;
+    const absD = tf.abs(d);
+    const gr = absD.div(tf.sqrt(d.square().add(o.mu * o.mu))).clipByValue(0, 1) as tf.Tensor1D;
+    const sl1 = tf.minimum(absD.div(o.smoothL1Beta), 1);
+    const rows = jointHistograms(gr, o.fineBins, o.ghmrBins, [
+      valid,
+      gr.mul(valid) as tf.Tensor1D,
+      sl1.mul(valid) as tf.Tensor1D,
+    ]);
+    // The reference GHM-R normaliser is the SUM of the weights of the valid coordinates (spec 2.2).
+    const weightSum = wf.mul(valid).sum();
+    return { rows: tf.concat([rows.reshape([-1]), weightSum.reshape([1])]), p };
+  });
+  const all = parts.rows.dataSync() as Float32Array;
+  parts.rows.dispose();
+  const size = o.fineBins * o.ghmrBins;
+  const rows = all.subarray(0, 3 * size);
+  let numValid = 0;
+  for (let i = 0; i < size; i++) numValid += rows[i]!;
+  const { fine, regions } = reduceJoint(rows, o.fineBins, o.ghmrBins, Math.max(all[3 * size]!, 1));
+  const result: RegressionGradientStats = {
+    numPositives: parts.p,
+    numValid,
+    mu: o.mu,
+    smoothL1Beta: o.smoothL1Beta,
+    fine,
+    ghmr: regions,
+  };
+  return result;
+}
+
+/**
+ * Computes the gradient statistics of one batch. Either input may be omitted (its field is then null).
+ * Tensors passed in are not disposed; nothing else is left allocated.
+ */
+export function computeGradientStats(
+  inputs: { classification?: ClassificationInput; regression?: RegressionInput },
+  options: GradientStatsOptions = {},
+): GradientStats {
+  const o: Required<GradientStatsOptions> = { ...DEFAULT_GRADIENT_STATS_OPTIONS, ...options };
+  positiveInt('fineBins', o.fineBins);
+  positiveInt('ghmcBins', o.ghmcBins);
+  positiveInt('ghmrBins', o.ghmrBins);
+  positiveNumber('mu', o.mu);
+  if (!(Number.isFinite(o.focalGamma) && o.focalGamma >= 0))
+    throw new Error(`focalGamma: expected a finite number >= 0, got ${o.focalGamma}`);
+  positiveNumber('smoothL1Beta', o.smoothL1Beta);
+  return {
+    version: GRADIENT_STATS_VERSION,
+    iteration: o.iteration ?? null,
+    classification: inputs.classification ? classificationStats(inputs.classification, o) : null,
+    regression: inputs.regression ? regressionStats(inputs.regression, o) : null,
+  };
+}
