@@ -10,7 +10,7 @@ const EPS = 1e-5;
 /** Reference: tf.moments + tf.batchNorm, differentiated by tfjs's own autodiff. */
 function referenceBatchNorm(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D): tf.Tensor4D {
   const { mean, variance } = tf.moments(x, [0, 1, 2]);
-  return tf.batchNorm(x, mean, variance, beta, gamma, EPS);
+  return tf.batchNorm(x, mean, variance, beta, gamma, EPS) as tf.Tensor4D;
 }
 
 /** y, the gradients of sum(y * w) with respect to x, gamma, beta, and the statistics, as arrays. */

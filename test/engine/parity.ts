@@ -15,7 +15,7 @@ export function randomValues(size: number, seed: number): Float32Array {
 /** A float32 tensor of the given shape with seeded values in [-1, 1). */
 export function randomTensor<R extends tf.Rank>(shape: number[], seed: number): tf.Tensor<R> {
   const size = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(randomValues(size, seed), shape) as tf.Tensor<R>;
+  return tf.tensor(randomValues(size, seed), shape as tf.ShapeMap[R]) as tf.Tensor<R>;
 }
 
 /**
