@@ -1,0 +1,131 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { SgdMomentum } from '../../src/train/optimizer.js';
+
+/** PyTorch SGD in float64 for one variable. */
+function reference(
+  p: number[],
+  grads: number[][],
+  lrs: number[],
+  m: number,
+  wd: number,
+  coefs: number[],
+): number[] {
+  const buf = p.map(() => 0);
+  const q = [...p];
+  grads.forEach((g, t) => {
+    for (let i = 0; i < q.length; i++) {
+      const d = g[i]! * coefs[t]! + wd * q[i]!;
+      buf[i] = m * buf[i]! + d;
+      q[i] = q[i]! - lrs[t]! * buf[i]!;
+    }
+  });
+  return q;
+}
+
+test('SgdMomentum: matches PyTorch SGD (momentum, weight decay, clip coefficient) over 3 steps', async () => {
+  await tf.setBackend('cpu');
+  const w = tf.variable(
+    tf.tensor2d([
+      [1, -2],
+      [0.5, 3],
+    ]),
+    true,
+    'opt.w',
+  );
+  const b = tf.variable(tf.tensor1d([0.1, -0.1]), true, 'opt.b');
+  const opt = new SgdMomentum(
+    [
+      { name: 'w', variable: w },
+      { name: 'b', variable: b },
+    ],
+    { momentum: 0.9, weightDecay: 0.01 },
+  );
+  const gw = [
+    [0.5, -1, 2, 0.25],
+    [1, 1, -1, 0],
+    [0.1, 0.2, 0.3, 0.4],
+  ];
+  const gb = [
+    [1, 2],
+    [-1, 0.5],
+    [0, 0],
+  ];
+  const lrs = [0.1, 0.05, 0.02];
+  const coefs = [1, 0.5, 1];
+  const before = tf.memory().numTensors;
+  for (let t = 0; t < 3; t++) {
+    const g1 = tf.tensor2d(gw[t]!, [2, 2]);
+    const g2 = tf.tensor1d(gb[t]!);
+    opt.step([g1, g2], lrs[t]!, coefs[t]!);
+    tf.dispose([g1, g2]);
+  }
+  assert.equal(tf.memory().numTensors, before, 'step leaves the tensor count unchanged');
+  const ew = reference([1, -2, 0.5, 3], gw, lrs, 0.9, 0.01, coefs);
+  const eb = reference([0.1, -0.1], gb, lrs, 0.9, 0.01, coefs);
+  const aw = w.dataSync();
+  const ab = b.dataSync();
+  ew.forEach((v, i) => assert.ok(Math.abs(aw[i]! - v) < 1e-6, `w[${i}] ${aw[i]} vs ${v}`));
+  eb.forEach((v, i) => assert.ok(Math.abs(ab[i]! - v) < 1e-6, `b[${i}] ${ab[i]} vs ${v}`));
+  opt.dispose();
+  tf.dispose([w, b]);
+});
+
+test('SgdMomentum: decayNormAndBias=false leaves rank-1 variables undecayed', async () => {
+  await tf.setBackend('cpu');
+  const w = tf.variable(tf.tensor2d([[2]]), true, 'opt2.w');
+  const b = tf.variable(tf.tensor1d([2]), true, 'opt2.b');
+  const opt = new SgdMomentum(
+    [
+      { name: 'w', variable: w },
+      { name: 'b', variable: b },
+    ],
+    { momentum: 0, weightDecay: 0.5, decayNormAndBias: false },
+  );
+  const zeros = [tf.zeros([1, 1]), tf.zeros([1])];
+  opt.step(zeros, 0.1);
+  assert.ok(Math.abs(w.dataSync()[0]! - (2 - 0.1 * 0.5 * 2)) < 1e-7);
+  assert.equal(b.dataSync()[0], 2);
+  tf.dispose(zeros);
+  opt.dispose();
+  tf.dispose([w, b]);
+});
+
+test('SgdMomentum: state round-trips exactly; mismatched state and gradients are rejected', async () => {
+  await tf.setBackend('cpu');
+  const mk = (tag: string) => tf.variable(tf.tensor1d([1, 2, 3]), true, `opt3.${tag}`);
+  const v1 = mk('a');
+  const v2 = mk('b');
+  const a = new SgdMomentum([{ name: 'v', variable: v1 }]);
+  const b = new SgdMomentum([{ name: 'v', variable: v2 }]);
+  const g = tf.tensor1d([0.3, -0.7, 1.1]);
+  a.step([g], 0.1);
+  b.setState(a.getState());
+  v2.assign(v1);
+  a.step([g], 0.1);
+  b.step([g], 0.1);
+  assert.deepEqual(
+    Array.from(v2.dataSync()),
+    Array.from(v1.dataSync()),
+    'same weights after the restored step',
+  );
+  assert.deepEqual(b.getState(), a.getState());
+  assert.throws(() => b.step([], 0.1), /got 0 gradients, expected 1/);
+  assert.throws(
+    () => b.setState([{ name: 'other', shape: [3], values: new Float32Array(3) }]),
+    /expected v \[3\]/,
+  );
+  assert.throws(
+    () =>
+      new SgdMomentum([
+        { name: 'v', variable: v1 },
+        { name: 'v', variable: v2 },
+      ]),
+    /appears twice/,
+  );
+  tf.dispose(g);
+  a.dispose();
+  b.dispose();
+  tf.dispose([v1, v2]);
+});
