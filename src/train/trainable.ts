@@ -30,6 +30,11 @@ export interface Trainable<B> {
   /** Variables the optimizer updates, in a fixed order; names are the checkpoint keys. */
   readonly variables: readonly NamedVariable[];
   /**
+   * Non-trainable tensors that change during training and must be checkpointed with the weights (PyTorch's
+   * "buffers": BatchNorm running mean and variance). Names must not collide with `variables`. Default none.
+   */
+  readonly buffers?: readonly NamedVariable[];
+  /**
    * The loss of `batch`, called inside the gradient tape. Side effects such as GHM's EMA update are
    * allowed (they happen exactly once per call) but must not depend on anything except the batch and the state.
    */

@@ -23,7 +23,7 @@ import { SgdMomentum, type SgdOptions } from './optimizer.js';
 import { Progress } from './progress.js';
 import { RunLog, type TrainRecord } from './runLog.js';
 import { lrSchedule, type LrScheduleOptions } from './schedule.js';
-import type { BatchSource, JsonValue, Trainable } from './trainable.js';
+import type { BatchSource, JsonValue, NamedVariable, Trainable } from './trainable.js';
 import type { BeforeRenameHook } from './atomicFile.js';
 
 export const CONFIG_FILE = 'config.json';
@@ -116,21 +116,27 @@ function positiveInt(name: string, v: number, min = 0): number {
   return v;
 }
 
+/** Variables and buffers of a model: what a checkpoint's weights hold. */
+export function checkpointedTensors<B>(model: Pick<Trainable<B>, 'variables' | 'buffers'>): NamedVariable[] {
+  return [...model.variables, ...(model.buffers ?? [])];
+}
+
 function savedWeights<B>(model: Trainable<B>): SavedTensor[] {
-  return model.variables.map((v) => ({
+  return checkpointedTensors(model).map((v) => ({
     name: v.name,
     shape: [...v.variable.shape],
     values: (v.variable.dataSync() as Float32Array).slice(),
   }));
 }
 
-/** Assigns saved weights to the model's variables, matching names and shapes exactly. */
+/** Assigns saved weights to the model's variables and buffers, matching names and shapes exactly. */
 export function restoreWeights<B>(
-  model: Pick<Trainable<B>, 'variables'>,
+  model: Pick<Trainable<B>, 'variables' | 'buffers'>,
   weights: readonly SavedTensor[],
 ): void {
   const byName = new Map(weights.map((w) => [w.name, w]));
-  for (const v of model.variables) {
+  const targets = checkpointedTensors(model);
+  for (const v of targets) {
     const w = byName.get(v.name);
     if (w === undefined)
       throw new Error(
@@ -142,9 +148,9 @@ export function restoreWeights<B>(
       );
     tf.tidy(() => v.variable.assign(tf.tensor(w.values, w.shape, 'float32')));
   }
-  if (byName.size !== model.variables.length)
+  if (byName.size !== targets.length)
     throw new Error(
-      `restoreWeights: the checkpoint has ${byName.size} tensors, the model ${model.variables.length} variables`,
+      `restoreWeights: the checkpoint has ${byName.size} tensors, the model ${targets.length} variables and buffers`,
     );
 }
 

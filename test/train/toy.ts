@@ -23,6 +23,8 @@ let modelCount = 0;
 
 export class ToyModel implements Trainable<ToyBatch> {
   readonly variables: NamedVariable[];
+  /** A BatchNorm-like running mean of the inputs, updated by every `lossFn` call. */
+  readonly buffers: NamedVariable[];
   ema = 0;
   /** When set, `lossFn` returns NaN at this call (counting from 1). */
   nanAtCall: number | null = null;
@@ -36,11 +38,16 @@ export class ToyModel implements Trainable<ToyBatch> {
       { name: 'linear.weight', variable: tf.variable(tf.tensor2d(w, [dim, 1]), true, `toy${id}.w`) },
       { name: 'linear.bias', variable: tf.variable(tf.zeros([1]), true, `toy${id}.b`) },
     ];
+    this.buffers = [
+      { name: 'norm.running_mean', variable: tf.variable(tf.zeros([dim]), false, `toy${id}.rm`) },
+    ];
   }
 
   lossFn(batch: ToyBatch): { loss: tf.Scalar; terms: Record<string, tf.Scalar> } {
     this.calls++;
     this.ema = 0.75 * this.ema + 0.25 * batch.yMean;
+    const rm = this.buffers[0]!.variable;
+    tf.tidy(() => rm.assign(tf.add(tf.mul(rm, 0.9), tf.mul(tf.mean(batch.x, 0), 0.1))));
     const [w, b] = this.variables.map((v) => v.variable);
     const pred = tf.add(tf.matMul(batch.x, w as tf.Tensor2D), b!);
     const mse = tf.mean(tf.square(tf.sub(pred, batch.y))) as tf.Scalar;
@@ -60,11 +67,11 @@ export class ToyModel implements Trainable<ToyBatch> {
   }
 
   weights(): Float32Array[] {
-    return this.variables.map((v) => (v.variable.dataSync() as Float32Array).slice());
+    return [...this.variables, ...this.buffers].map((v) => (v.variable.dataSync() as Float32Array).slice());
   }
 
   dispose(): void {
-    for (const v of this.variables) v.variable.dispose();
+    for (const v of [...this.variables, ...this.buffers]) v.variable.dispose();
   }
 }
 
