@@ -1,0 +1,313 @@
+/**
+ * `RetinaNetConfig`: every option of the detector, validated with zod at the boundary (`parseRetinaNetConfig`).
+ *
+ * Vocabulary: mmdetection's names where it has them (`anchor_generator`, `assigner`, `bbox_coder`, `loss_cls`,
+ * `loss_bbox`, `test_cfg`, `img_scale`, `size_divisor`), camelCase for the rest. Two presets:
+ *  - {@link SHAPES_CONFIG} (the default): a ~1.3 M-parameter net for ~128x128 synthetic images with objects of
+ *    12-80 px: a small ResNet (stem 3x3/2 16 ch, four stride-2 stages 32/64/128/128 with one basic block each),
+ *    FPN P3-P5 with 64 channels, two 64-channel head convs, anchors of 16-101 px (octave base scale 2).
+ *  - {@link COCO_R50_CONFIG}: the reference RetinaNet-GHM R50-FPN 1x setup (bottleneck ResNet-50 widths, FPN P3-P7
+ *    256 ch with P6/P7 from C5, four 256-ch head convs, anchors 32-813 px, 1333x800 inputs), for users with compute.
+ * Head, assigner, coder, loss and test settings default to the reference GHM config (spec section 4).
+ */
+import { z } from 'zod';
+
+/** ImageNet RGB mean in 0..255 pixel units (mmdetection `img_norm_cfg`). */
+export const IMAGENET_MEAN_RGB: [number, number, number] = [123.675, 116.28, 103.53];
+/** ImageNet RGB std in 0..255 pixel units. */
+export const IMAGENET_STD_RGB: [number, number, number] = [58.395, 57.12, 57.375];
+
+/** Classification losses understood by the loss factory. */
+export const CLS_LOSS_TYPES = ['CrossEntropyLoss', 'OHEMLoss', 'FocalLoss', 'GHMC'] as const;
+/** Regression losses understood by the loss factory. */
+export const BBOX_LOSS_TYPES = ['SmoothL1Loss', 'L1Loss', 'ASL1Loss', 'GHMR'] as const;
+
+const posInt = z.number().int().positive();
+const triple = z.tuple([z.number(), z.number(), z.number()]);
+const quad = z.tuple([z.number(), z.number(), z.number(), z.number()]);
+
+const backboneSchema = z.object({
+  /** Only 'resnet' (built from scratch, no pretrained weights). */
+  type: z.literal('resnet'),
+  /** Channels of the stem conv. */
+  stemChannels: posInt,
+  /** Kernel of the stride-2 stem conv: 3 (small nets) or 7 (ResNet). */
+  stemKernel: z.union([z.literal(3), z.literal(7)]),
+  /** 3x3 stride-2 max-pool after the stem (ResNet); then stage 1 keeps the resolution. */
+  stemPool: z.boolean(),
+  /** Residual block: 'basic' (two 3x3) or 'bottleneck' (1x1, 3x3, 1x1 with expansion 4). */
+  block: z.enum(['basic', 'bottleneck']),
+  /** Width of each of the four stages (bottleneck: the inner width, output is 4x). */
+  widths: z.array(posInt).length(4),
+  /** Residual blocks per stage (a 'conv' stage may have 0). */
+  blocks: z.array(z.number().int().nonnegative()).length(4),
+  /**
+   * How a stage reduces resolution: 'conv' = a 3x3 stride-2 conv + BN + ReLU before its blocks (small nets);
+   * 'block' = the first block is strided with a 1x1 projection shortcut (ResNet).
+   */
+  downsample: z.enum(['conv', 'block']),
+  /** BatchNorm running-statistics momentum (PyTorch convention: new = (1 - m) * old + m * batch). */
+  normMomentum: z.number().gt(0).lte(1),
+  /** BatchNorm epsilon. */
+  normEps: z.number().positive(),
+});
+
+const neckSchema = z.object({
+  type: z.literal('FPN'),
+  /** Channels of every pyramid output. */
+  outChannels: posInt,
+  /** First backbone stage used (0 = C2, 1 = C3, ...); the first output is P(startLevel + 2). */
+  startLevel: z.number().int().min(0).max(3),
+  /** Number of outputs; beyond the used backbone stages, extra stride-2 3x3 convs make P6, P7, ... */
+  numOuts: posInt,
+  /** Input of the first extra conv: 'on_input' = C5 (mmdetection v2 RetinaNet), 'on_output' = P5. */
+  addExtraConvs: z.enum(['on_input', 'on_output']),
+  /** ReLU before each extra conv after the first (torchvision style); mmdetection RetinaNet: false. */
+  reluBeforeExtraConvs: z.boolean(),
+});
+
+const lossClsSchema = z.looseObject({ type: z.enum(CLS_LOSS_TYPES), loss_weight: z.number().optional() });
+const lossBboxSchema = z.looseObject({ type: z.enum(BBOX_LOSS_TYPES), loss_weight: z.number().optional() });
+
+const headSchema = z.object({
+  /** 3x3 conv + ReLU layers in each branch before the output conv. */
+  stackedConvs: z.number().int().nonnegative(),
+  /** Channels of those convs. */
+  featChannels: posInt,
+  /** Prior probability of the classification bias: bias = -log((1 - p) / p). */
+  priorProb: z.number().gt(0).lt(1),
+  anchor_generator: z.object({
+    octave_base_scale: z.number().positive(),
+    scales_per_octave: posInt,
+    ratios: z.array(z.number().positive()).min(1),
+    strides: z.array(posInt).min(1),
+  }),
+  assigner: z.object({
+    pos_iou_thr: z.number().min(0).max(1),
+    neg_iou_thr: z.number().min(0).max(1),
+    min_pos_iou: z.number().min(0).max(1),
+    match_low_quality: z.boolean(),
+    ignore_iof_thr: z.number(),
+  }),
+  bbox_coder: z.object({ target_means: quad, target_stds: quad }),
+  loss_cls: lossClsSchema,
+  loss_bbox: lossBboxSchema,
+  /**
+   * 'level': the losses are called once per pyramid level on that level's anchors of the whole batch, with one
+   * loss state shared by the levels (the reference implementation; the default, because GHM's bins and
+   * momentum were tuned with it). 'batch': one call on all anchors of the batch (the paper's formulation).
+   */
+  loss_granularity: z.enum(['level', 'batch']),
+});
+
+const testCfgSchema = z.object({
+  /** Candidates kept per level after the score threshold, by score. */
+  nms_pre: posInt,
+  /** Score threshold on sigmoid scores. */
+  score_thr: z.number().min(0).max(1),
+  /** IoU threshold of the class-wise NMS. */
+  nms_iou: z.number().min(0).max(1),
+  /** Detections kept per image. */
+  max_per_img: posInt,
+});
+
+const preprocessSchema = z.object({
+  /** (long edge, short edge) bound of the resize, mmdetection `img_scale` with keep_ratio. */
+  img_scale: z.tuple([posInt, posInt]),
+  /** Keep the aspect ratio (true) or stretch to exactly (width = img_scale[0], height = img_scale[1]). */
+  keep_ratio: z.boolean(),
+  /** Pad bottom/right so height and width are multiples of this. */
+  size_divisor: posInt,
+  /** RGB mean and std in 0..255 units: x = (pixel - mean) / std. */
+  mean: triple,
+  std: triple,
+});
+
+export const retinaNetConfigSchema = z.object({
+  /** Number of object classes, without background. */
+  numClasses: posInt,
+  /** Optional class names, `classNames[k]` for class index k; `detect()` reports `String(k)` without them. */
+  classNames: z.array(z.string()).optional(),
+  backbone: backboneSchema,
+  neck: neckSchema,
+  head: headSchema,
+  test_cfg: testCfgSchema,
+  preprocess: preprocessSchema,
+});
+
+export type RetinaNetConfig = z.infer<typeof retinaNetConfigSchema>;
+export type BackboneConfig = RetinaNetConfig['backbone'];
+export type NeckConfig = RetinaNetConfig['neck'];
+export type HeadConfig = RetinaNetConfig['head'];
+export type TestConfig = RetinaNetConfig['test_cfg'];
+export type PreprocessConfig = RetinaNetConfig['preprocess'];
+/** A loss config in mmdetection's vocabulary, e.g. `{ type: 'GHMC', bins: 30, momentum: 0.75, loss_weight: 1 }`. */
+export type LossConfig = { type: string; loss_weight?: number; [k: string]: unknown };
+
+/** Reference GHM head/test settings shared by both presets (spec section 4). */
+const REFERENCE_HEAD: Omit<HeadConfig, 'stackedConvs' | 'featChannels' | 'anchor_generator'> = {
+  priorProb: 0.01,
+  assigner: {
+    pos_iou_thr: 0.5,
+    neg_iou_thr: 0.4,
+    min_pos_iou: 0,
+    match_low_quality: true,
+    ignore_iof_thr: -1,
+  },
+  bbox_coder: { target_means: [0, 0, 0, 0], target_stds: [1, 1, 1, 1] },
+  loss_cls: { type: 'GHMC', bins: 30, momentum: 0.75, use_sigmoid: true, loss_weight: 1.0 },
+  loss_bbox: { type: 'GHMR', mu: 0.02, bins: 10, momentum: 0.7, loss_weight: 10.0 },
+  loss_granularity: 'level',
+};
+const REFERENCE_TEST: TestConfig = { nms_pre: 1000, score_thr: 0.05, nms_iou: 0.5, max_per_img: 100 };
+
+/** Small detector for ~128x128 synthetic shape images (objects 12-80 px); the default. */
+export const SHAPES_CONFIG: RetinaNetConfig = {
+  numClasses: 3,
+  backbone: {
+    type: 'resnet',
+    stemChannels: 16,
+    stemKernel: 3,
+    stemPool: false,
+    block: 'basic',
+    widths: [32, 64, 128, 128],
+    blocks: [1, 1, 1, 1],
+    downsample: 'conv',
+    normMomentum: 0.1,
+    normEps: 1e-5,
+  },
+  neck: {
+    type: 'FPN',
+    outChannels: 64,
+    startLevel: 1,
+    numOuts: 3,
+    addExtraConvs: 'on_input',
+    reluBeforeExtraConvs: false,
+  },
+  head: {
+    ...REFERENCE_HEAD,
+    stackedConvs: 2,
+    featChannels: 64,
+    anchor_generator: {
+      octave_base_scale: 2,
+      scales_per_octave: 3,
+      ratios: [0.5, 1, 2],
+      strides: [8, 16, 32],
+    },
+  },
+  test_cfg: REFERENCE_TEST,
+  preprocess: {
+    img_scale: [128, 128],
+    keep_ratio: true,
+    size_divisor: 32,
+    mean: IMAGENET_MEAN_RGB,
+    std: IMAGENET_STD_RGB,
+  },
+};
+
+/** RetinaNet-GHM R50-FPN 1x (COCO, 80 classes), trained from scratch here (no pretrained weights). */
+export const COCO_R50_CONFIG: RetinaNetConfig = {
+  numClasses: 80,
+  backbone: {
+    type: 'resnet',
+    stemChannels: 64,
+    stemKernel: 7,
+    stemPool: true,
+    block: 'bottleneck',
+    widths: [64, 128, 256, 512],
+    blocks: [3, 4, 6, 3],
+    downsample: 'block',
+    normMomentum: 0.1,
+    normEps: 1e-5,
+  },
+  neck: {
+    type: 'FPN',
+    outChannels: 256,
+    startLevel: 1,
+    numOuts: 5,
+    addExtraConvs: 'on_input',
+    reluBeforeExtraConvs: false,
+  },
+  head: {
+    ...REFERENCE_HEAD,
+    stackedConvs: 4,
+    featChannels: 256,
+    anchor_generator: {
+      octave_base_scale: 4,
+      scales_per_octave: 3,
+      ratios: [0.5, 1, 2],
+      strides: [8, 16, 32, 64, 128],
+    },
+  },
+  test_cfg: REFERENCE_TEST,
+  preprocess: {
+    img_scale: [1333, 800],
+    keep_ratio: true,
+    size_divisor: 32,
+    mean: IMAGENET_MEAN_RGB,
+    std: IMAGENET_STD_RGB,
+  },
+};
+
+/** A partial config: any nested field may be left out and is then taken from the base preset. */
+export type RetinaNetConfigInput = DeepPartial<RetinaNetConfig>;
+type DeepPartial<T> = T extends unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+
+/**
+ * Validates a (partial) config merged over `base` (default {@link SHAPES_CONFIG}); arrays and loss configs
+ * replace the base's rather than merging. Throws with every invalid path listed.
+ */
+export function parseRetinaNetConfig(
+  input: unknown = {},
+  base: RetinaNetConfig = SHAPES_CONFIG,
+): RetinaNetConfig {
+  const merged = deepMerge(base, input);
+  const r = retinaNetConfigSchema.safeParse(merged);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new Error(`invalid RetinaNet config: ${issues}`);
+  }
+  const cfg = r.data;
+  if (cfg.head.anchor_generator.strides.length !== cfg.neck.numOuts) {
+    throw new Error(
+      `invalid RetinaNet config: head.anchor_generator.strides has ${cfg.head.anchor_generator.strides.length} ` +
+        `entries, expected neck.numOuts = ${cfg.neck.numOuts} (one stride per pyramid level)`,
+    );
+  }
+  cfg.head.anchor_generator.strides.forEach((s, i) => {
+    const expected = 2 ** (cfg.neck.startLevel + 2 + i);
+    if (s !== expected) {
+      throw new Error(
+        `invalid RetinaNet config: head.anchor_generator.strides[${i}] = ${s}, expected ${expected} ` +
+          `(level P${cfg.neck.startLevel + 2 + i} of an FPN with startLevel ${cfg.neck.startLevel})`,
+      );
+    }
+  });
+  if (cfg.head.assigner.neg_iou_thr > cfg.head.assigner.pos_iou_thr) {
+    throw new Error(
+      `invalid RetinaNet config: head.assigner.neg_iou_thr ${cfg.head.assigner.neg_iou_thr} exceeds ` +
+        `pos_iou_thr ${cfg.head.assigner.pos_iou_thr}`,
+    );
+  }
+  if (cfg.classNames !== undefined && cfg.classNames.length !== cfg.numClasses) {
+    throw new Error(
+      `invalid RetinaNet config: classNames has ${cfg.classNames.length} names, expected numClasses = ${cfg.numClasses}`,
+    );
+  }
+  return cfg;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function deepMerge(base: unknown, over: unknown): unknown {
+  if (over === undefined) return structuredClone(base);
+  if (!isPlainObject(base) || !isPlainObject(over)) return structuredClone(over);
+  const out: Record<string, unknown> = structuredClone(base);
+  for (const [k, v] of Object.entries(over)) {
+    // A loss config names a different loss with different fields: replace it whole.
+    out[k] = k === 'loss_cls' || k === 'loss_bbox' ? structuredClone(v) : deepMerge(base[k], v);
+  }
+  return out;
+}
