@@ -1,0 +1,198 @@
+/**
+ * The top-level config file of `ghmdet train`: `{ model, data, train, eval }`, JSON, validated here with zod
+ * at the boundary so every error names the field path (`train.lr_config.step[1]: ...`).
+ *
+ * - `model`: a (partial) `RetinaNetConfig` merged over a preset (`preset: 'shapes'` (default) or `'coco_r50'`),
+ *   validated by `parseRetinaNetConfig` (src/detector/config.ts).
+ * - `data`: which dataset, where, batch size and augmentation.
+ * - `train`: mmdetection's schedule vocabulary (`optimizer`, `grad_clip`, `lr_config`, `total_epochs` or
+ *   `max_iters`) plus seeds and intervals.
+ * - `eval`: periodic and final evaluation on the validation split.
+ * The resolved config (every default filled in, the model preset expanded) is what a run folder's
+ * `config.json` holds, so `parseConfig(resolved)` gives it back unchanged.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import {
+  COCO_R50_CONFIG,
+  SHAPES_CONFIG,
+  parseRetinaNetConfig,
+  type RetinaNetConfig,
+} from './detector/config.js';
+
+const posInt = z.number().int().positive();
+const nonNegInt = z.number().int().nonnegative();
+
+const splitSchema = z.strictObject({
+  /** COCO-format annotation file (COCO) or ImageSets/Main list name (VOC, e.g. `trainval`). */
+  ann_file: z.string().min(1),
+  /** Folder the images' `file_name`s are relative to (COCO); unused for VOC. */
+  img_prefix: z.string().optional(),
+});
+
+export const dataConfigSchema = z.strictObject({
+  /** Dataset kind. Default 'shapes' (synthetic, generated into `root` when absent). */
+  type: z.enum(['shapes', 'coco', 'voc']).default('shapes'),
+  /** Dataset folder (shapes: generated here; VOC: the VOCdevkit/VOC20xx folder). Default `data/shapes`. */
+  root: z.string().min(1).default('data/shapes'),
+  /** Options of the shapes generator (`ShapesOptions` of src/data/shapes.ts), for type 'shapes'. */
+  shapes: z.record(z.string(), z.unknown()).default({}),
+  /** Training and validation splits, for types 'coco' and 'voc'. */
+  train: splitSchema.optional(),
+  val: splitSchema.optional(),
+  /** Images per batch. Default 8. */
+  batch_size: posInt.default(8),
+  /** Probability of a horizontal flip of a training image. Default 0.5. */
+  flip_ratio: z.number().min(0).max(1).default(0.5),
+  /** Seed of the loader's shuffling and augmentation. Default 0. */
+  seed: nonNegInt.default(0),
+});
+
+export const trainConfigSchema = z
+  .strictObject({
+    /** Seed of the model initialisation. Default 0. */
+    seed: nonNegInt.default(0),
+    /** Length of the run in epochs (mmdet `total_epochs`) ... */
+    total_epochs: posInt.optional(),
+    /** ... or in iterations; exactly one of the two. */
+    max_iters: posInt.optional(),
+    optimizer: z
+      .strictObject({
+        type: z.literal('SGD').default('SGD'),
+        lr: z.number().positive().default(0.01),
+        momentum: z.number().min(0).lt(1).default(0.9),
+        weight_decay: z.number().min(0).default(1e-4),
+        /** Decay biases and norm parameters too (mmdetection's default). */
+        decay_norm_and_bias: z.boolean().default(true),
+      })
+      .prefault({}),
+    /** Clip the gradients' global L2 norm (the paper: 35); null for none. */
+    grad_clip: z
+      .strictObject({ max_norm: z.number().positive(), norm_type: z.literal(2).default(2) })
+      .nullable()
+      .default({ max_norm: 35, norm_type: 2 }),
+    lr_config: z
+      .strictObject({
+        policy: z.literal('step').default('step'),
+        warmup: z.literal('linear').nullable().default('linear'),
+        warmup_iters: nonNegInt.default(500),
+        warmup_ratio: z
+          .number()
+          .gt(0)
+          .lte(1)
+          .default(1 / 3),
+        /** Epochs (by_epoch) or iterations at which the rate is multiplied by `gamma`. */
+        step: z.array(nonNegInt).default([8, 11]),
+        gamma: z.number().positive().default(0.1),
+        by_epoch: z.boolean().default(true),
+      })
+      .prefault({}),
+    /** Log record every this many iterations. Default 10. */
+    log_interval: posInt.default(10),
+    /** Checkpoint every this many iterations (0: only at the end). Default 0. */
+    checkpoint_interval: nonNegInt.default(0),
+    /** Checkpoints kept. Default 1. */
+    keep_checkpoints: posInt.default(1),
+  })
+  .refine((t) => (t.total_epochs === undefined) !== (t.max_iters === undefined), {
+    message: 'give exactly one of total_epochs and max_iters',
+    path: ['max_iters'],
+  })
+  .refine((t) => t.lr_config.step.every((s, i, a) => i === 0 || s > a[i - 1]!), {
+    message: 'steps must be strictly ascending',
+    path: ['lr_config', 'step'],
+  });
+
+export const evalConfigSchema = z.strictObject({
+  /** Evaluate every this many iterations during training (0: only at the end). Default 0. */
+  interval: nonNegInt.default(0),
+  /** Validation images used by periodic evaluations (null: all). The final evaluation uses all. */
+  max_images: posInt.nullable().default(null),
+  /** Images per inference batch. Default 8. */
+  batch_size: posInt.default(8),
+});
+
+const fileSchema = z.strictObject({
+  model: z.looseObject({ preset: z.enum(['shapes', 'coco_r50']).optional() }).default({}),
+  data: dataConfigSchema.prefault({}),
+  train: trainConfigSchema,
+  eval: evalConfigSchema.prefault({}),
+});
+
+export type DataConfig = z.infer<typeof dataConfigSchema>;
+export type TrainConfig = z.infer<typeof trainConfigSchema>;
+export type EvalConfig = z.infer<typeof evalConfigSchema>;
+
+/** A resolved config: every default filled in, `model` a complete `RetinaNetConfig`. */
+export interface GhmdetConfig {
+  model: RetinaNetConfig;
+  data: DataConfig;
+  train: TrainConfig;
+  eval: EvalConfig;
+}
+
+/** `['train', 'lr_config', 'step', 1]` -> `train.lr_config.step[1]`. */
+function fieldPath(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i > 0 ? '.' : ''}${String(p)}`)).join('');
+}
+
+const PRESETS: Record<string, RetinaNetConfig> = { shapes: SHAPES_CONFIG, coco_r50: COCO_R50_CONFIG };
+
+/**
+ * Validates a config object (parsed JSON). `source` names it in errors (a file path). Throws one error listing
+ * every problem as `path: message`.
+ */
+export function parseConfig(json: unknown, source = 'config'): GhmdetConfig {
+  const r = fileSchema.safeParse(json);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => `${fieldPath(i.path) || '(root)'}: ${i.message}`);
+    throw new Error(`${source}: invalid config:\n  ${issues.join('\n  ')}`);
+  }
+  const { preset, ...modelOverrides } = r.data.model;
+  let model: RetinaNetConfig;
+  try {
+    model = parseRetinaNetConfig(modelOverrides, PRESETS[preset ?? 'shapes']);
+  } catch (err) {
+    throw new Error(`${source}: model: ${(err as Error).message}`);
+  }
+  const data = r.data.data;
+  if (data.type !== 'shapes' && (data.train === undefined || data.val === undefined))
+    throw new Error(`${source}: data.train and data.val are required for data.type '${data.type}'`);
+  return { model, data, train: r.data.train, eval: r.data.eval };
+}
+
+/** Reads and validates a JSON config file. */
+export async function loadConfigFile(path: string): Promise<GhmdetConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new Error(`config file ${path} could not be read: ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseConfig(json, path);
+}
+
+/**
+ * The run length and schedule in iterations: epochs (of `batchesPerEpoch` batches) are converted when the config
+ * is epoch-based. Warm-up is always in iterations (mmdetection).
+ */
+export function iterationSchedule(
+  train: TrainConfig,
+  batchesPerEpoch: number,
+): { maxIters: number; steps: number[]; warmupIters: number } {
+  if (!(batchesPerEpoch >= 1))
+    throw new Error(
+      `iterationSchedule: batchesPerEpoch must be >= 1, got ${batchesPerEpoch}; is the training split empty?`,
+    );
+  const maxIters = train.max_iters ?? train.total_epochs! * batchesPerEpoch;
+  const steps = train.lr_config.by_epoch
+    ? train.lr_config.step.map((e) => e * batchesPerEpoch)
+    : [...train.lr_config.step];
+  return { maxIters, steps, warmupIters: train.lr_config.warmup === null ? 0 : train.lr_config.warmup_iters };
+}
