@@ -1,0 +1,106 @@
+/**
+ * `Conv2DBackpropFilter` (the filter gradient dW of a 2-D convolution), built from fast stock ops.
+ *
+ * The wasm backend of tfjs 4.22 has no such kernel at all, and the cpu backend's is pathological (about
+ * 116 s for one [8,64,64,32]x[3,3,32,32] filter gradient). Both get this one.
+ *
+ * Math (NHWC, filter [kh, kw, Cin, Cout], stride s, padding top/left from TF's rules):
+ *   dW[i, j, c, o] = sum over n, y, x of xpad[n, y*sH + i, x*sW + j, c] * dy[n, y, x, o].
+ * That is itself a convolution ("conv trick") once the batch axis is made the channel axis:
+ *   xT  = transpose(xpad, [3, 1, 2, 0])   [Cin, Hp, Wp, N]    (batch of Cin images with N channels)
+ *   dyT = transpose(dy,   [1, 2, 0, 3])   [h, w, N, Cout]     (dy used as the filter)
+ *   r   = conv2d(xT, dyT, strides 1, 'valid', dilations = [sH, sW])   [Cin, kh, kw, Cout]
+ *   dW  = transpose(r, [1, 2, 0, 3])      [kh, kw, Cin, Cout]
+ * with xpad cropped to exactly (kh - 1) + (h - 1)*sH + 1 rows (and likewise columns), so that r has kh rows.
+ * One XNNPACK convolution on wasm; any kernel size, stride and padding. A 1x1 stride-1 unpadded filter
+ * gradient is a plain matMul of the explicitly transposed input with dy (transposed matMuls are slow on wasm).
+ * 'NCHW' inputs are transposed to NHWC first.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { markProjectKernel, runOnTensors } from './kernelTensors.js';
+
+/**
+ * The filter gradient of `conv2d(x, W, strides, pad)` for upstream gradient `dy`, NHWC.
+ *
+ * @param x convolution input [N, H, W, Cin].
+ * @param dy gradient of the convolution output [N, h, w, Cout], h/w as the forward conv computes them.
+ * @param filterShape [kh, kw, Cin, Cout].
+ * @returns dW [kh, kw, Cin, Cout].
+ */
+export function conv2dFilterGradient(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  strides: [number, number] | number,
+  pad: tf.Conv2DBackpropFilterAttrs['pad'],
+  dimRoundingMode?: 'floor' | 'round' | 'ceil',
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [kh, kw, cin, cout] = filterShape;
+    const [n, inH, inW] = x.shape;
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape,
+      filterShape,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+      false,
+      'channelsLast',
+    );
+    const { top, left } = info.padInfo;
+    const [sH, sW] = [info.strideHeight, info.strideWidth];
+    const [h, w] = [dy.shape[1], dy.shape[2]];
+    if (h !== info.outHeight || w !== info.outWidth || dy.shape[3] !== cout) {
+      throw new Error(
+        `Conv2DBackpropFilter: dy has shape [${dy.shape}], expected [${n},${info.outHeight},${info.outWidth},${cout}] ` +
+          `for x [${x.shape}], filter [${filterShape}], strides ${JSON.stringify(strides)}, pad ${JSON.stringify(pad)}`,
+      );
+    }
+    if (kh === 1 && kw === 1 && sH === 1 && sW === 1 && h === inH && w === inW && top === 0 && left === 0) {
+      // [N*H*W, Cin] -> [Cin, N*H*W] explicitly, then one untransposed matMul with dy [N*H*W, Cout].
+      const x2 = tf.transpose(tf.reshape(x, [n * inH * inW, cin]));
+      return tf.reshape(tf.matMul(x2, tf.reshape(dy, [n * h * w, cout])), filterShape);
+    }
+    // Rows/columns of the padded input that the kernel taps actually read.
+    const needH = kh + (h - 1) * sH;
+    const needW = kw + (w - 1) * sW;
+    const bottom = needH - inH - top;
+    const right = needW - inW - left;
+    let xp: tf.Tensor4D = x;
+    if (top > 0 || left > 0 || bottom > 0 || right > 0) {
+      xp = tf.pad(x, [
+        [0, 0],
+        [top, Math.max(0, bottom)],
+        [left, Math.max(0, right)],
+        [0, 0],
+      ]);
+    }
+    if (bottom < 0 || right < 0) xp = tf.slice(xp, [0, 0, 0, 0], [n, needH, needW, cin]);
+    // Batch becomes channels: [Cin, Hp, Wp, N]; dy becomes the filter: [h, w, N, Cout].
+    const xT = tf.transpose(xp, [3, 1, 2, 0]);
+    const dyT = tf.transpose(dy, [1, 2, 0, 3]);
+    const r = tf.conv2d(xT, dyT, 1, 'valid', 'NHWC', [sH, sW]); // [Cin, kh, kw, Cout]
+    return tf.transpose(r, [1, 2, 0, 3]);
+  });
+}
+
+/** The kernel config of `Conv2DBackpropFilter` for `backendName` (inputs x, dy; attrs as tfjs-core's). */
+export function conv2dBackpropFilterConfig(backendName: string): tf.KernelConfig {
+  const kernelFunc = markProjectKernel(({ inputs, backend, attrs }) => {
+    const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const { strides, pad, dataFormat, dimRoundingMode, filterShape } =
+      attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+    return runOnTensors(backend as tf.KernelBackend, [x, dy], (xt, dyt) => {
+      let x4 = xt as tf.Tensor4D;
+      let dy4 = dyt as tf.Tensor4D;
+      if (dataFormat === 'NCHW') {
+        // [N, C, H, W] -> [N, H, W, C]; the filter layout is [kh, kw, Cin, Cout] in both formats.
+        x4 = tf.transpose(x4, [0, 2, 3, 1]);
+        dy4 = tf.transpose(dy4, [0, 2, 3, 1]);
+      }
+      return conv2dFilterGradient(x4, dy4, filterShape, strides, pad, dimRoundingMode);
+    });
+  });
+  return { kernelName: 'Conv2DBackpropFilter', backendName, kernelFunc };
+}

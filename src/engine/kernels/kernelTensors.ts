@@ -1,0 +1,64 @@
+/**
+ * Bridges between the kernel level (backend `TensorInfo`s) and the op level (`tf.Tensor`s), so that the
+ * project's kernels can be composed from fast stock ops.
+ *
+ * Inside a kernel, the inputs are `TensorInfo`s owned by the caller. Wrapping one as a `tf.Tensor` without
+ * taking a reference would let the wrapper's disposal free the caller's data (tfjs then loops in
+ * `moveData`/`readSync` until the stack overflows), so every wrapper takes its own reference first
+ * (`backend.incRef`). Ops run inside a kernel are not recorded on the gradient tape (tfjs counts kernel depth).
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** Marks the kernel functions this project registers, so registration can recognise its own kernels. */
+export const PROJECT_KERNEL = Symbol.for('ghmdet.trainingKernel');
+
+/** A kernel function tagged with {@link PROJECT_KERNEL}. */
+export function markProjectKernel(fn: tf.KernelFunc): tf.KernelFunc {
+  (fn as unknown as Record<symbol, boolean>)[PROJECT_KERNEL] = true;
+  return fn;
+}
+
+/** True when `config` is one of this project's kernels. */
+export function isProjectKernel(config: tf.KernelConfig | undefined): boolean {
+  return (
+    config !== undefined && (config.kernelFunc as unknown as Record<symbol, boolean>)[PROJECT_KERNEL] === true
+  );
+}
+
+/**
+ * Runs `fn` on op-level views of kernel inputs and returns its result as a kernel output.
+ *
+ * @param backend the backend the kernel runs on.
+ * @param inputs kernel inputs, in the order `fn` takes them; they stay owned by the caller.
+ * @param fn op-level computation; runs inside `tf.tidy`, so its intermediates are freed.
+ * @returns the result's `TensorInfo`, holding one backend reference that the engine takes over.
+ */
+export function runOnTensors(
+  backend: tf.KernelBackend,
+  inputs: tf.TensorInfo[],
+  fn: (...tensors: tf.Tensor[]) => tf.Tensor,
+): tf.TensorInfo {
+  const engine = tf.engine();
+  const out = tf.tidy(() =>
+    fn(
+      ...inputs.map((info) => {
+        backend.incRef(info.dataId);
+        return engine.makeTensorFromTensorInfo(info, backend);
+      }),
+    ),
+  );
+  // Keep the data alive for the engine, which wraps the returned TensorInfo in the kernel's output tensor.
+  backend.incRef(out.dataId);
+  const result: tf.TensorInfo = { dataId: out.dataId, shape: out.shape.slice(), dtype: out.dtype };
+  out.dispose();
+  return result;
+}
+
+/** The float32 values of a kernel input, read from its backend (a copy on wasm). */
+export function readValues(backend: tf.KernelBackend, info: tf.TensorInfo): Float32Array {
+  const values = backend.readSync(info.dataId);
+  if (!(values instanceof Float32Array)) {
+    throw new Error(`readValues: expected float32 data, got ${info.dtype}`);
+  }
+  return values;
+}

@@ -1,0 +1,280 @@
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { registerTrainingKernels } from '../../src/engine/kernels/index.js';
+import { isProjectKernel } from '../../src/engine/kernels/kernelTensors.js';
+import { onBackend, randomTensor, relativeError } from './parity.js';
+import { registerStockCpu, STOCK_CPU } from './stockCpu.js';
+
+type Shape4 = [number, number, number, number];
+type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
+
+interface ConvCase {
+  x: Shape4;
+  w: Shape4;
+  stride: number;
+  pad: Pad;
+  bias?: boolean;
+}
+
+/** Odd and even sizes, stride 1 and 2, 1x1 and 3x3 (and 5x5, 2x2), batch 1, one channel, both paddings. */
+const CASES: ConvCase[] = [
+  { x: [2, 7, 9, 3], w: [3, 3, 3, 4], stride: 1, pad: 'same' },
+  { x: [2, 7, 9, 3], w: [3, 3, 3, 4], stride: 1, pad: 'valid', bias: true },
+  { x: [2, 7, 9, 3], w: [3, 3, 3, 4], stride: 2, pad: 'same' },
+  { x: [2, 8, 8, 3], w: [3, 3, 3, 4], stride: 2, pad: 'same', bias: true },
+  { x: [1, 8, 6, 2], w: [3, 3, 2, 3], stride: 2, pad: 'valid' },
+  { x: [1, 9, 7, 2], w: [3, 3, 2, 3], stride: 2, pad: 'valid' },
+  { x: [1, 5, 5, 1], w: [1, 1, 1, 2], stride: 1, pad: 'same' },
+  { x: [3, 4, 6, 5], w: [1, 1, 5, 1], stride: 1, pad: 'valid', bias: true },
+  { x: [1, 6, 5, 2], w: [1, 1, 2, 3], stride: 2, pad: 'same' },
+  { x: [1, 1, 1, 1], w: [1, 1, 1, 1], stride: 1, pad: 'same' },
+  { x: [1, 3, 3, 1], w: [3, 3, 1, 1], stride: 2, pad: 'same' },
+  { x: [1, 6, 5, 2], w: [5, 5, 2, 2], stride: 2, pad: 'same' },
+  { x: [2, 6, 7, 2], w: [2, 2, 2, 3], stride: 2, pad: 'valid' },
+  {
+    x: [1, 5, 6, 2],
+    w: [3, 3, 2, 2],
+    stride: 1,
+    pad: [
+      [0, 0],
+      [2, 0],
+      [1, 2],
+      [0, 0],
+    ],
+  },
+  {
+    x: [1, 5, 6, 2],
+    w: [1, 1, 2, 2],
+    stride: 1,
+    pad: [
+      [0, 0],
+      [1, 1],
+      [0, 2],
+      [0, 0],
+    ],
+  },
+];
+
+/** Forward output and the gradients of sum(conv(x, w) [+ b] * r) for x, w (and b), as arrays. */
+function convGrads(c: ConvCase): Float32Array[] {
+  const tensors = tf.tidy(() => {
+    const x = randomTensor<tf.Rank.R4>(c.x, 11);
+    const w = randomTensor<tf.Rank.R4>(c.w, 12);
+    const b = randomTensor<tf.Rank.R1>([c.w[3]], 13);
+    const forward = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor): tf.Tensor4D =>
+      c.bias === true
+        ? tf.fused.conv2d({
+            x: xx as tf.Tensor4D,
+            filter: ww as tf.Tensor4D,
+            strides: c.stride,
+            pad: c.pad,
+            bias: bb,
+          })
+        : tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, c.stride, c.pad);
+    const y = forward(x, w, b);
+    const r = randomTensor(y.shape, 14);
+    const grads =
+      c.bias === true
+        ? tf.grads((xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(forward(xx, ww, bb), r)))([
+            x,
+            w,
+            b,
+          ])
+        : tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.mul(forward(xx, ww, b), r)))([x, w]);
+    return [y, ...grads];
+  });
+  const out = tensors.map((t) => t.dataSync() as Float32Array);
+  tf.dispose(tensors);
+  return out;
+}
+
+before(async () => {
+  await registerStockCpu();
+  registerTrainingKernels('cpu');
+  registerTrainingKernels('wasm');
+});
+
+for (const backend of ['wasm', 'cpu']) {
+  test(`conv2d gradients on ${backend} match the stock cpu kernels (${CASES.length} configurations)`, async () => {
+    for (const c of CASES) {
+      const ref = await onBackend(STOCK_CPU, () => convGrads(c));
+      const got = await onBackend(backend, () => convGrads(c));
+      const names = ['y', 'dx', 'dw', 'db'];
+      got.forEach((g, i) => {
+        const e = relativeError(g, ref[i]!);
+        assert.ok(
+          e < 1e-5,
+          `${names[i]} of x ${c.x} w ${c.w} stride ${c.stride} pad ${JSON.stringify(c.pad)}: ${e}`,
+        );
+      });
+    }
+  });
+}
+
+test('Conv2DBackpropFilter/Input called directly: NCHW and a non-float32 fallback agree with stock cpu', async () => {
+  const run = (): Float32Array[] => {
+    const t = tf.tidy(() => {
+      const x = randomTensor<tf.Rank.R4>([2, 3, 5, 6], 21); // NCHW
+      const dy = randomTensor<tf.Rank.R4>([2, 4, 3, 3], 22); // 3x3 stride 2 'same' output, NCHW
+      const dw = tf.engine().runKernel(
+        'Conv2DBackpropFilter',
+        { x, dy },
+        {
+          strides: 2,
+          pad: 'same',
+          dataFormat: 'NCHW',
+          filterShape: [3, 3, 3, 4],
+        },
+      ) as tf.Tensor;
+      const w = randomTensor<tf.Rank.R4>([3, 3, 3, 4], 23);
+      const dx = tf.engine().runKernel(
+        'Conv2DBackpropInput',
+        { dy, filter: w },
+        {
+          strides: 2,
+          pad: 'same',
+          dataFormat: 'NCHW',
+          inputShape: [2, 3, 5, 6],
+        },
+      ) as tf.Tensor;
+      return [dw, dx];
+    });
+    const out = t.map((v) => v.dataSync() as Float32Array);
+    tf.dispose(t);
+    return out;
+  };
+  const ref = await onBackend(STOCK_CPU, run);
+  for (const backend of ['cpu', 'wasm']) {
+    const got = await onBackend(backend, run);
+    if (backend === 'wasm') {
+      // The stock wasm Conv2DBackpropInput does not support NCHW; only the filter gradient is compared there.
+      assert.ok(relativeError(got[0]!, ref[0]!) < 1e-5, `dW NCHW on wasm`);
+    } else {
+      got.forEach((g, i) => assert.ok(relativeError(g, ref[i]!) < 1e-5, `output ${i} NCHW on cpu`));
+    }
+  }
+});
+
+test('conv2d gradients on a tiny shape agree with central finite differences (wasm)', async () => {
+  await onBackend('wasm', () => {
+    const xShape: Shape4 = [1, 4, 3, 2];
+    const wShape: Shape4 = [3, 3, 2, 2];
+    const x0 = randomTensor(xShape, 31);
+    const w0 = randomTensor(wShape, 32);
+    const r = tf.tidy(() =>
+      randomTensor(tf.conv2d(x0 as tf.Tensor4D, w0 as tf.Tensor4D, 2, 'same').shape, 33),
+    );
+    const loss = (x: tf.Tensor, w: tf.Tensor): tf.Scalar =>
+      tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same'), r));
+    const [gx, gw] = tf.grads(loss)([x0, w0]);
+    const h = 1e-2;
+    for (const [which, base, grad] of [
+      ['x', x0, gx!],
+      ['w', w0, gw!],
+    ] as const) {
+      const values = Array.from(base.dataSync());
+      const g = grad.dataSync();
+      for (let i = 0; i < values.length; i++) {
+        const at = (delta: number): number =>
+          tf.tidy(() => {
+            const v = [...values];
+            v[i]! += delta;
+            const t = tf.tensor(v, base.shape);
+            return (which === 'x' ? loss(t, w0) : loss(x0, t)).dataSync()[0]!;
+          });
+        const numeric = (at(h) - at(-h)) / (2 * h);
+        assert.ok(
+          Math.abs(numeric - g[i]!) < 1e-3 * Math.max(1, Math.abs(numeric)),
+          `d${which}[${i}]: ${g[i]} vs ${numeric}`,
+        );
+      }
+    }
+    tf.dispose([x0, w0, r, gx!, gw!]);
+  });
+});
+
+test('matMul with transposed operands (and its gradient) on wasm matches stock cpu', async () => {
+  const run = (): Float32Array[] => {
+    const t = tf.tidy(() => {
+      const a = randomTensor<tf.Rank.R3>([2, 5, 7], 41);
+      const b = randomTensor<tf.Rank.R3>([2, 3, 5], 42);
+      const bias = randomTensor<tf.Rank.R1>([3], 43);
+      const out: tf.Tensor[] = [];
+      out.push(tf.matMul(a, b, true, true), tf.matMul(b, a, false, false));
+      out.push(
+        tf.fused.matMul({
+          a,
+          b,
+          transposeA: true,
+          transposeB: true,
+          bias,
+          activation: 'relu',
+        }),
+      );
+      const g = tf.grads((aa: tf.Tensor, bb: tf.Tensor) =>
+        tf.sum(
+          tf.square(
+            tf.fused.matMul({
+              a: aa as tf.Tensor3D,
+              b: bb as tf.Tensor3D,
+              transposeA: true,
+              transposeB: true,
+              bias,
+            }),
+          ),
+        ),
+      )([a, b]);
+      return [...out, ...g];
+    });
+    const out = t.map((v) => v.dataSync() as Float32Array);
+    tf.dispose(t);
+    return out;
+  };
+  const ref = await onBackend(STOCK_CPU, run);
+  const got = await onBackend('wasm', run);
+  got.forEach((g, i) =>
+    assert.ok(relativeError(g, ref[i]!) < 1e-5, `output ${i}: ${relativeError(g, ref[i]!)}`),
+  );
+});
+
+test('registerTrainingKernels: idempotent, lists its kernels, leaves tensorflow/webgl alone', () => {
+  const wasm = registerTrainingKernels('wasm');
+  assert.deepEqual(registerTrainingKernels('wasm'), wasm);
+  assert.ok(
+    wasm.includes('Conv2DBackpropFilter') &&
+      wasm.includes('Conv2DBackpropInput') &&
+      wasm.includes('BatchMatMul'),
+  );
+  assert.deepEqual(registerTrainingKernels('cpu'), ['Conv2DBackpropFilter']);
+  assert.deepEqual(registerTrainingKernels('tensorflow'), []);
+  assert.deepEqual(registerTrainingKernels('webgl'), []);
+  for (const name of wasm) assert.ok(isProjectKernel(tf.getKernel(name, 'wasm')), name);
+  assert.equal(
+    tf.getKernelsForBackend('tensorflow').some((k) => isProjectKernel(k)),
+    false,
+  );
+});
+
+test('conv2d training steps on wasm leave tf.memory().numTensors unchanged', async () => {
+  await onBackend('wasm', () => {
+    const x = randomTensor<tf.Rank.R4>([2, 6, 6, 3], 51);
+    const w1 = tf.variable(randomTensor<tf.Rank.R4>([3, 3, 3, 4], 52));
+    const w2 = tf.variable(randomTensor<tf.Rank.R4>([1, 1, 4, 2], 53));
+    const opt = tf.train.sgd(0.01);
+    const step = (): void => {
+      const cost = opt.minimize(() => {
+        const h = tf.relu(tf.conv2d(x, w1, 2, 'same'));
+        return tf.mean(tf.square(tf.conv2d(h, w2, 1, 'valid')));
+      }, true);
+      cost?.dispose();
+    };
+    step();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) step();
+    assert.equal(tf.memory().numTensors, before);
+    tf.dispose([x, w1, w2]);
+    opt.dispose();
+  });
+});
