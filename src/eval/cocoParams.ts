@@ -1,7 +1,7 @@
 /**
  * The fixed parameters of pycocotools' `COCOeval` for `iouType='bbox'` (class `Params`, v2.0.11), reproduced
  * bit for bit: the thresholds come from `np.linspace`, whose values are not the decimal literals
- * (e.g. the 4th IoU threshold is 0.6499999999999999), and `summarize()` looks thresholds up by `==`.
+ * (e.g. the 9th IoU threshold is 0.8999999999999999), and `summarize()` looks thresholds up by `==`.
  */
 
 /**
