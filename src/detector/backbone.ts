@@ -1,0 +1,135 @@
+/**
+ * ResNet-style backbone built from scratch (no pretrained weights), depth and width set by
+ * {@link BackboneConfig}. NHWC; returns the outputs of the four stages C2..C5 (strides 4, 8, 16, 32).
+ *
+ *  - stem: conv kxk stride 2 + BN + ReLU (+ 3x3 stride-2 max-pool when `stemPool`);
+ *  - stage i (i = 0..3) runs at stride 2^(i+2); it reaches it from the previous stride either with
+ *    `downsample: 'conv'` (a 3x3 stride-2 conv + BN + ReLU to the stage width, then `blocks[i]` residual blocks)
+ *    or `downsample: 'block'` (ResNet: the first block is strided, with a 1x1 conv + BN projection shortcut).
+ *    Stage 0 needs no reduction when the stem pools (it is already at stride 4).
+ *  - basic block: 3x3 conv-BN-ReLU, 3x3 conv-BN, + shortcut, ReLU; bottleneck: 1x1, 3x3 (strided), 1x1 (x4),
+ *    + shortcut, ReLU (torchvision ResNet v1.5 puts the stride on the 3x3).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BackboneConfig } from './config.js';
+import { ConvBn } from './layers.js';
+import type { ParamStore } from './params.js';
+
+const BOTTLENECK_EXPANSION = 4;
+
+function blockOutChannels(cfg: BackboneConfig, width: number): number {
+  return cfg.block === 'basic' ? width : width * BOTTLENECK_EXPANSION;
+}
+
+/** One residual block (basic or bottleneck), with an optional projection shortcut. */
+class ResidualBlock {
+  private readonly convs: ConvBn[];
+  private readonly shortcut: ConvBn | null;
+
+  constructor(
+    params: ParamStore,
+    name: string,
+    cfg: BackboneConfig,
+    inC: number,
+    width: number,
+    stride: 1 | 2,
+  ) {
+    const norm = { momentum: cfg.normMomentum, eps: cfg.normEps };
+    const outC = blockOutChannels(cfg, width);
+    if (cfg.block === 'basic') {
+      this.convs = [
+        new ConvBn(params, `${name}/conv1`, inC, width, 3, stride, true, norm),
+        new ConvBn(params, `${name}/conv2`, width, width, 3, 1, false, norm),
+      ];
+    } else {
+      this.convs = [
+        new ConvBn(params, `${name}/conv1`, inC, width, 1, 1, true, norm),
+        new ConvBn(params, `${name}/conv2`, width, width, 3, stride, true, norm),
+        new ConvBn(params, `${name}/conv3`, width, outC, 1, 1, false, norm),
+      ];
+    }
+    this.shortcut =
+      stride !== 1 || inC !== outC
+        ? new ConvBn(params, `${name}/shortcut`, inC, outC, 1, stride, false, norm)
+        : null;
+  }
+
+  apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
+    return tf.tidy(() => {
+      let y = x;
+      for (const c of this.convs) y = c.apply(y, training);
+      const identity = this.shortcut === null ? x : this.shortcut.apply(x, training);
+      return tf.relu(tf.add(y, identity)) as tf.Tensor4D;
+    });
+  }
+}
+
+/** One stage: an optional down-sampling conv, then residual blocks. */
+interface Stage {
+  down: ConvBn | null;
+  blocks: ResidualBlock[];
+}
+
+export class ResNetBackbone {
+  /** Channels of C2..C5. */
+  readonly outChannels: number[];
+  /** Strides of C2..C5 relative to the input. */
+  readonly strides = [4, 8, 16, 32];
+  private readonly stem: ConvBn;
+  private readonly stages: Stage[] = [];
+
+  constructor(
+    params: ParamStore,
+    readonly cfg: BackboneConfig,
+  ) {
+    const norm = { momentum: cfg.normMomentum, eps: cfg.normEps };
+    this.stem = new ConvBn(params, 'backbone/stem', 3, cfg.stemChannels, cfg.stemKernel, 2, true, norm);
+    let inC = cfg.stemChannels;
+    this.outChannels = [];
+    for (let i = 0; i < 4; i++) {
+      const width = cfg.widths[i]!;
+      const stride: 1 | 2 = i === 0 && cfg.stemPool ? 1 : 2;
+      const name = `backbone/stage${i + 1}`;
+      let down: ConvBn | null = null;
+      const blocks: ResidualBlock[] = [];
+      if (cfg.downsample === 'conv') {
+        down = new ConvBn(params, `${name}/down`, inC, width, 3, stride, true, norm);
+        inC = width;
+        for (let b = 0; b < cfg.blocks[i]!; b++) {
+          blocks.push(new ResidualBlock(params, `${name}/block${b}`, cfg, inC, width, 1));
+          inC = blockOutChannels(cfg, width);
+        }
+      } else {
+        if (cfg.blocks[i]! < 1) {
+          throw new Error(
+            `backbone.blocks[${i}] = 0, expected >= 1 with downsample 'block' (the first block strides)`,
+          );
+        }
+        for (let b = 0; b < cfg.blocks[i]!; b++) {
+          blocks.push(new ResidualBlock(params, `${name}/block${b}`, cfg, inC, width, b === 0 ? stride : 1));
+          inC = blockOutChannels(cfg, width);
+        }
+      }
+      this.stages.push({ down, blocks });
+      this.outChannels.push(inC);
+    }
+  }
+
+  /**
+   * @param images `[B, H, W, 3]` normalised float images; H and W multiples of 32.
+   * @returns `[C2, C3, C4, C5]`, `C_i: [B, H / 2^i, W / 2^i, outChannels[i-2]]`.
+   */
+  apply(images: tf.Tensor4D, training: boolean): tf.Tensor4D[] {
+    return tf.tidy(() => {
+      let x = this.stem.apply(images, training);
+      if (this.cfg.stemPool) x = tf.maxPool(x, 3, 2, 'same');
+      const outs: tf.Tensor4D[] = [];
+      for (const stage of this.stages) {
+        if (stage.down !== null) x = stage.down.apply(x, training);
+        for (const b of stage.blocks) x = b.apply(x, training);
+        outs.push(x);
+      }
+      return outs;
+    });
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * RetinaNet head: a classification branch and a regression branch of `stackedConvs` 3x3 conv + ReLU layers
+ * (`featChannels` wide, no norm), each ending in a 3x3 conv to A*K logits / A*4 deltas. The same weights serve
+ * every pyramid level. Weights N(0, 0.01^2), biases 0, classification bias -log((1 - p) / p) with the prior p
+ * (`priorProb` 0.01 => -4.595), so every anchor starts at score p and the background does not swamp the loss.
+ *
+ * The head owns its loss: {@link RetinaHead.computeLoss} builds per-level (or whole-batch) loss inputs from the
+ * flattened outputs and the typed-array targets with reshape/concat only (no gather on the tape).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { HeadConfig } from './config.js';
+import { Conv2d } from './layers.js';
+import type { DetectorLoss, LossBuilder } from './lossContract.js';
+import type { ParamStore } from './params.js';
+import type { ImageTargets } from './targets.js';
+
+/** Raw head outputs, one entry per pyramid level in order (P3 first). */
+export interface HeadOutputs {
+  /** `clsLogits[l]: [B, H_l * W_l * A, K]` logits (any real), anchor order (y, x, anchor) within the level. */
+  clsLogits: tf.Tensor3D[];
+  /** `bboxDeltas[l]: [B, H_l * W_l * A, 4]` encoded (dx, dy, dw, dh), same order. */
+  bboxDeltas: tf.Tensor3D[];
+  /** `[H_l, W_l]` of each level's feature map. */
+  featureSizes: [number, number][];
+}
+
+/** Loss of one batch. */
+export interface LossResult {
+  /** `loss_cls + loss_bbox`, a scalar on the gradient tape. */
+  loss: tf.Scalar;
+  /** The two terms, scalars (see `RetinaNet.computeLoss` for their lifetime). */
+  terms: { loss_cls: tf.Scalar; loss_bbox: tf.Scalar };
+  /** Positive anchors in the batch (avgFactor = max(1, numPos)). */
+  numPos: number;
+}
+
+export class RetinaHead {
+  readonly numAnchors: number;
+  private readonly clsConvs: Conv2d[] = [];
+  private readonly regConvs: Conv2d[] = [];
+  private readonly clsOut: Conv2d;
+  private readonly regOut: Conv2d;
+  private losses: { cls: DetectorLoss; bbox: DetectorLoss } | null = null;
+
+  constructor(
+    params: ParamStore,
+    readonly cfg: HeadConfig,
+    readonly numClasses: number,
+    inChannels: number,
+    private readonly buildLoss: LossBuilder | undefined,
+  ) {
+    const ag = cfg.anchor_generator;
+    this.numAnchors = ag.ratios.length * ag.scales_per_octave;
+    const init = { kind: 'normal', std: 0.01 } as const;
+    for (let i = 0; i < cfg.stackedConvs; i++) {
+      const inC = i === 0 ? inChannels : cfg.featChannels;
+      this.clsConvs.push(new Conv2d(params, `head/cls_convs${i}`, inC, cfg.featChannels, 3, 1, init, true));
+      this.regConvs.push(new Conv2d(params, `head/reg_convs${i}`, inC, cfg.featChannels, 3, 1, init, true));
+    }
+    const lastC = cfg.stackedConvs > 0 ? cfg.featChannels : inChannels;
+    const priorBias = -Math.log((1 - cfg.priorProb) / cfg.priorProb);
+    this.clsOut = new Conv2d(params, 'head/retina_cls', lastC, this.numAnchors * numClasses, 3, 1, init, {
+      value: priorBias,
+    });
+    this.regOut = new Conv2d(params, 'head/retina_reg', lastC, this.numAnchors * 4, 3, 1, init, true);
+  }
+
+  /**
+   * The classification and regression losses, built on first use from `loss_cls` / `loss_bbox` (a model used
+   * only for inference never builds them).
+   */
+  get lossModules(): { cls: DetectorLoss; bbox: DetectorLoss } {
+    if (this.losses === null) {
+      if (this.buildLoss === undefined) {
+        throw new Error(
+          'RetinaHead: no loss builder was given; pass `buildLoss` in the RetinaNet options to train',
+        );
+      }
+      this.losses = { cls: this.buildLoss(this.cfg.loss_cls), bbox: this.buildLoss(this.cfg.loss_bbox) };
+    }
+    return this.losses;
+  }
+
+  /** @param feats pyramid maps `P_l: [B, H_l, W_l, C]`. */
+  apply(feats: tf.Tensor4D[]): HeadOutputs {
+    const featureSizes = feats.map((f) => [f.shape[1], f.shape[2]] as [number, number]);
+    const out = tf.tidy(() => {
+      const cls: tf.Tensor3D[] = [];
+      const reg: tf.Tensor3D[] = [];
+      for (const f of feats) {
+        const [b, h, w] = [f.shape[0], f.shape[1], f.shape[2]];
+        let c: tf.Tensor4D = f;
+        for (const conv of this.clsConvs) c = tf.relu(conv.apply(c));
+        let r: tf.Tensor4D = f;
+        for (const conv of this.regConvs) r = tf.relu(conv.apply(r));
+        // [B, H, W, A*K] -> [B, H*W*A, K]: NHWC row-major order gives (y, x, anchor), the anchor generator's order.
+        cls.push(tf.reshape(this.clsOut.apply(c), [b, h * w * this.numAnchors, this.numClasses]));
+        reg.push(tf.reshape(this.regOut.apply(r), [b, h * w * this.numAnchors, 4]));
+      }
+      return { cls, reg };
+    });
+    return { clsLogits: out.cls, bboxDeltas: out.reg, featureSizes };
+  }
+
+  /**
+   * Loss of a batch.
+   *
+   * @param outputs the head outputs of the batch (B images).
+   * @param targets one {@link ImageTargets} per image, anchors in the detector's order (levels concatenated).
+   *
+   * `loss_granularity: 'level'` calls each loss once per level with that level's anchors of all images
+   * ([B * A_l, K]), summing the results (the reference implementation; the loss state is shared by the levels).
+   * `'batch'` calls each loss once with all anchors of the batch ([B * A, K]), the paper's formulation.
+   * `avgFactor = max(1, numPos)` over the whole batch in both cases, so avgFactor-normalised losses give the same
+   * value either way; GHM losses do not (their densities are per call).
+   */
+  computeLoss(outputs: HeadOutputs, targets: ImageTargets[]): LossResult {
+    const b = targets.length;
+    const k = this.numClasses;
+    const levelSizes = outputs.clsLogits.map((t) => t.shape[1]);
+    const total = levelSizes.reduce((s, n) => s + n, 0);
+    if (outputs.clsLogits[0]!.shape[0] !== b) {
+      throw new Error(`targets has ${b} images, expected the batch size ${outputs.clsLogits[0]!.shape[0]}`);
+    }
+    targets.forEach((t, i) => {
+      if (t.labelWeights.length !== total) {
+        throw new Error(
+          `targets[${i}] covers ${t.labelWeights.length} anchors, expected ${total}; were they encoded for this input size?`,
+        );
+      }
+    });
+    const numPos = targets.reduce((s, t) => s + t.numPos, 0);
+    const avgFactor = Math.max(1, numPos);
+    // Anchor ranges [start, end) of each loss call within one image's anchors.
+    const ranges: [number, number][] = [];
+    if (this.cfg.loss_granularity === 'batch') ranges.push([0, total]);
+    else {
+      let start = 0;
+      for (const n of levelSizes) {
+        ranges.push([start, start + n]);
+        start += n;
+      }
+    }
+    const { cls: lossClsModule, bbox: lossBboxModule } = this.lossModules;
+    const result = tf.tidy(() => {
+      // 'batch': all levels side by side per image: [B, A, K]; 'level': one level at a time: [B, A_l, K].
+      const clsPreds =
+        this.cfg.loss_granularity === 'batch' ? [tf.concat(outputs.clsLogits, 1)] : outputs.clsLogits;
+      const regPreds =
+        this.cfg.loss_granularity === 'batch' ? [tf.concat(outputs.bboxDeltas, 1)] : outputs.bboxDeltas;
+      let lossCls: tf.Scalar = tf.scalar(0);
+      let lossBbox: tf.Scalar = tf.scalar(0);
+      ranges.forEach(([start, end], i) => {
+        const n = end - start;
+        // [B, n, K] -> [B * n, K]: rows ordered (image, anchor), matching the target concatenation below.
+        const clsPred = tf.reshape(clsPreds[i]!, [b * n, k]) as tf.Tensor2D;
+        const regPred = tf.reshape(regPreds[i]!, [b * n, 4]) as tf.Tensor2D;
+        const labels = new Float32Array(b * n * k);
+        const labelWeights = new Float32Array(b * n * k);
+        const bboxTargets = new Float32Array(b * n * 4);
+        const bboxWeights = new Float32Array(b * n * 4);
+        targets.forEach((t, img) => {
+          labels.set(t.labels.subarray(start * k, end * k), img * n * k);
+          bboxTargets.set(t.bboxTargets.subarray(start * 4, end * 4), img * n * 4);
+          bboxWeights.set(t.bboxWeights.subarray(start * 4, end * 4), img * n * 4);
+          for (let a = 0; a < n; a++) {
+            if (t.labelWeights[start + a]! > 0)
+              labelWeights.fill(t.labelWeights[start + a]!, (img * n + a) * k, (img * n + a + 1) * k);
+          }
+        });
+        const lc = lossClsModule.call(
+          clsPred,
+          tf.tensor2d(labels, [b * n, k]),
+          tf.tensor2d(labelWeights, [b * n, k]),
+          { avgFactor },
+        );
+        const lb = lossBboxModule.call(
+          regPred,
+          tf.tensor2d(bboxTargets, [b * n, 4]),
+          tf.tensor2d(bboxWeights, [b * n, 4]),
+          { avgFactor },
+        );
+        lossCls = tf.add(lossCls, lc);
+        lossBbox = tf.add(lossBbox, lb);
+      });
+      return { loss: tf.add(lossCls, lossBbox) as tf.Scalar, lossCls, lossBbox };
+    });
+    return { loss: result.loss, terms: { loss_cls: result.lossCls, loss_bbox: result.lossBbox }, numPos };
+  }
+}

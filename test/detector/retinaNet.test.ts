@@ -1,0 +1,206 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { setupBackend } from '../../src/engine/backend.js';
+import { RetinaNet } from '../../src/detector/retinaNet.js';
+import { COCO_R50_CONFIG, SHAPES_CONFIG, parseRetinaNetConfig } from '../../src/detector/config.js';
+import { loadRetinaNet, saveRetinaNet } from '../../src/detector/modelIO.js';
+import { nodeFileHandler } from '../../src/detector/nodeFileHandler.js';
+import type { ImageGroundTruth } from '../../src/detector/targets.js';
+import { buildStandInLoss } from './standInLosses.js';
+
+/** A tiny detector: 64x64 inputs, P3-P5, 8-channel FPN and head. */
+export const TINY = {
+  numClasses: 2,
+  classNames: ['square', 'bar'],
+  backbone: { stemChannels: 4, widths: [8, 8, 16, 16], blocks: [0, 1, 0, 1] },
+  neck: { outChannels: 8 },
+  head: { stackedConvs: 1, featChannels: 8 },
+  preprocess: { img_scale: [64, 64] },
+};
+
+function tinyBatch(): { images: tf.Tensor4D; gts: ImageGroundTruth[] } {
+  // Two 64x64 images: a bright square (class 0) and a bright bar (class 1) on dark noise-free backgrounds.
+  const data = new Float32Array(2 * 64 * 64 * 3).fill(-1);
+  const paint = (img: number, x1: number, y1: number, x2: number, y2: number): void => {
+    for (let y = y1; y < y2; y++)
+      for (let x = x1; x < x2; x++) for (let c = 0; c < 3; c++) data[((img * 64 + y) * 64 + x) * 3 + c] = 1.5;
+  };
+  paint(0, 10, 12, 34, 36);
+  paint(1, 30, 8, 42, 56);
+  return {
+    images: tf.tensor4d(data, [2, 64, 64, 3]),
+    gts: [
+      { boxesXyxy: Float32Array.from([10, 12, 34, 36]), labels: Int32Array.from([0]) },
+      { boxesXyxy: Float32Array.from([30, 8, 42, 56]), labels: Int32Array.from([1]) },
+    ],
+  };
+}
+
+function trainStep(
+  model: RetinaNet,
+  opt: tf.Optimizer,
+  images: tf.Tensor4D,
+  gts: ImageGroundTruth[],
+): number[] {
+  let terms: tf.Scalar[] = [];
+  const { value, grads } = tf.variableGrads(() => {
+    const r = model.computeLoss(images, gts);
+    terms = [tf.keep(r.terms.loss_cls), tf.keep(r.terms.loss_bbox)];
+    return r.loss;
+  }, model.variables);
+  opt.applyGradients(grads);
+  const out = [value.dataSync()[0]!, ...terms.map((t) => t.dataSync()[0]!)];
+  tf.dispose([value, ...terms, ...Object.values(grads)]);
+  return out;
+}
+
+test('presets: the shapes net has 1-1.5 M parameters; the R50 preset builds a ResNet-50-wide net', async () => {
+  await setupBackend({ backend: 'cpu' });
+  const small = new RetinaNet(SHAPES_CONFIG);
+  const n = small.numParameters();
+  assert.ok(n > 1.0e6 && n < 1.5e6, `shapes preset has ${n} parameters`);
+  assert.deepEqual(small.backbone.outChannels, [32, 64, 128, 128]);
+  small.dispose();
+  const cfg = parseRetinaNetConfig({}, COCO_R50_CONFIG);
+  assert.equal(cfg.neck.numOuts, 5);
+  assert.deepEqual(cfg.head.anchor_generator.strides, [8, 16, 32, 64, 128]);
+});
+
+test('config: invalid fields are reported with their path; strides must match the pyramid', () => {
+  assert.throws(() => parseRetinaNetConfig({ numClasses: 0 }), /numClasses/);
+  assert.throws(
+    () => parseRetinaNetConfig({ neck: { numOuts: 4 } }),
+    /strides has 3 entries, expected neck.numOuts = 4/,
+  );
+  assert.throws(() => parseRetinaNetConfig({ head: { loss_cls: { type: 'Nope' } } }), /head.loss_cls.type/);
+});
+
+test('forward: per-level outputs [B, H*W*A, K] and [B, H*W*A, 4], prior-probability bias', async () => {
+  await setupBackend({ backend: 'cpu' });
+  const model = new RetinaNet(TINY);
+  const { images } = tinyBatch();
+  const out = model.forward(images, false);
+  assert.deepEqual(
+    out.clsLogits.map((t) => t.shape),
+    [
+      [2, 8 * 8 * 9, 2],
+      [2, 4 * 4 * 9, 2],
+      [2, 2 * 2 * 9, 2],
+    ],
+  );
+  assert.deepEqual(
+    out.bboxDeltas.map((t) => t.shape),
+    [
+      [2, 8 * 8 * 9, 4],
+      [2, 4 * 4 * 9, 4],
+      [2, 2 * 2 * 9, 4],
+    ],
+  );
+  assert.deepEqual(out.featureSizes, [
+    [8, 8],
+    [4, 4],
+    [2, 2],
+  ]);
+  // Head weights are N(0, 0.01^2): logits stay near the prior bias -log(99) = -4.595.
+  const mean = tf.tidy(
+    () => tf.mean(tf.concat(out.clsLogits.map((t) => tf.reshape(t, [-1])))).dataSync()[0]!,
+  );
+  assert.ok(Math.abs(mean + Math.log(99)) < 0.1, `mean logit ${mean}`);
+  tf.dispose([...out.clsLogits, ...out.bboxDeltas, images]);
+  model.dispose();
+});
+
+test('computeLoss: an image without ground truth gives a box loss of exactly 0', async () => {
+  await setupBackend({ backend: 'cpu' });
+  const model = new RetinaNet(TINY, { buildLoss: buildStandInLoss });
+  const images = tf.zeros([1, 64, 64, 3]) as tf.Tensor4D;
+  for (const granularity of ['level', 'batch'] as const) {
+    const m =
+      granularity === 'level'
+        ? model
+        : new RetinaNet(
+            { ...TINY, head: { ...TINY.head, loss_granularity: granularity } },
+            { buildLoss: buildStandInLoss },
+          );
+    const r = m.computeLoss(images, [{ boxesXyxy: new Float32Array(0), labels: new Int32Array(0) }]);
+    assert.equal(r.numPos, 0);
+    assert.equal(r.terms.loss_bbox.dataSync()[0], 0);
+    assert.ok(r.terms.loss_cls.dataSync()[0]! > 0);
+    tf.dispose([r.loss, r.terms.loss_cls, r.terms.loss_bbox]);
+    if (m !== model) m.dispose();
+  }
+  images.dispose();
+  model.dispose();
+});
+
+test('training: the loss falls when overfitting one batch, and steps leak no tensors', async () => {
+  await setupBackend({ backend: 'cpu' });
+  const model = new RetinaNet(TINY, { buildLoss: buildStandInLoss, seed: 1 });
+  const { images, gts } = tinyBatch();
+  const opt = tf.train.adam(0.01);
+  const first = trainStep(model, opt, images, gts);
+  const before = tf.memory().numTensors;
+  let last = first;
+  for (let i = 0; i < 24; i++) last = trainStep(model, opt, images, gts);
+  assert.equal(tf.memory().numTensors, before, 'tensors leaked across training steps');
+  assert.ok(last[0]! < 0.5 * first[0]!, `loss ${first[0]} -> ${last[0]}`);
+  assert.ok(last[2]! < first[2]!, `box loss ${first[2]} -> ${last[2]}`);
+  // BatchNorm running statistics moved away from their initial (0, 1).
+  const rm = model.namedVariables().get('backbone/stem/bn/moving_mean')!;
+  assert.ok(tf.tidy(() => tf.sum(tf.abs(rm)).dataSync()[0]!) > 0);
+  // detect() leaks nothing either.
+  const img = tf.fill([48, 80, 3], 100) as tf.Tensor3D;
+  await model.detect(img);
+  const beforeDetect = tf.memory().numTensors;
+  const dets = await model.detect(img);
+  assert.equal(tf.memory().numTensors, beforeDetect, 'tensors leaked by detect()');
+  for (const d of dets) {
+    assert.ok(
+      d.bbox[0] >= 0 &&
+        d.bbox[1] >= 0 &&
+        d.bbox[0] + d.bbox[2] <= 80 + 1e-3 &&
+        d.bbox[1] + d.bbox[3] <= 48 + 1e-3,
+    );
+    assert.ok(['square', 'bar'].includes(d.class));
+  }
+  tf.dispose([images, img]);
+  opt.dispose();
+  model.dispose();
+});
+
+test('save -> load gives identical weights and identical detections (TF.js model.json + weights.bin)', async () => {
+  await setupBackend({ backend: 'cpu' });
+  const cfg = { ...TINY, test_cfg: { score_thr: 0.001, nms_pre: 50, max_per_img: 20 } };
+  const model = new RetinaNet(cfg, { buildLoss: buildStandInLoss, seed: 3 });
+  const { images, gts } = tinyBatch();
+  const opt = tf.train.sgd(0.01);
+  trainStep(model, opt, images, gts);
+  const dir = await mkdtemp(join(tmpdir(), 'ghmdet-model-'));
+  try {
+    await saveRetinaNet(model, nodeFileHandler(dir));
+    const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
+    assert.equal(json.format, 'ghmdet-retinanet');
+    assert.deepEqual(json.weightsManifest[0].paths, ['./weights.bin']);
+    assert.equal(json.userDefinedMetadata.ghmdet.config.numClasses, 2);
+    const loaded = await loadRetinaNet(nodeFileHandler(dir));
+    for (const [name, v] of model.namedVariables()) {
+      assert.deepEqual(loaded.namedVariables().get(name)!.dataSync(), v.dataSync(), name);
+    }
+    const img = tf.tidy(() => tf.mul(tf.randomUniform([64, 64, 3], 0, 1, 'float32', 5), 255)) as tf.Tensor3D;
+    const a = await model.detect(img);
+    const b = await loaded.detect(img);
+    assert.ok(a.length > 0, 'expected detections at score_thr 0.001');
+    assert.deepEqual(b, a);
+    img.dispose();
+    loaded.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    images.dispose();
+    opt.dispose();
+    model.dispose();
+  }
+});
