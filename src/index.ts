@@ -16,3 +16,45 @@ export type {
 export { gradStatsFileName, writeGradientStats, readGradientStats, loadRun } from './analysis/runFiles.js';
 export type { RunData, RunLogData } from './analysis/runFiles.js';
 export { buildReport, writeReport } from './analysis/report.js';
+export { RetinaNet } from './detector/retinaNet.js';
+export type { RetinaNetOptions, Detection, LossStates } from './detector/retinaNet.js';
+export {
+  parseRetinaNetConfig,
+  retinaNetConfigSchema,
+  SHAPES_CONFIG,
+  COCO_R50_CONFIG,
+  IMAGENET_MEAN_RGB,
+  IMAGENET_STD_RGB,
+  CLS_LOSS_TYPES,
+  BBOX_LOSS_TYPES,
+} from './detector/config.js';
+export type { RetinaNetConfig, RetinaNetConfigInput, LossConfig } from './detector/config.js';
+export { saveRetinaNet, loadRetinaNet, MODEL_FORMAT } from './detector/modelIO.js';
+export { nodeFileHandler } from './detector/nodeFileHandler.js';
+export { generateAnchors, baseAnchorsXyxy, concatLevelAnchors } from './detector/anchors.js';
+export type { AnchorGeneratorOptions, LevelAnchors } from './detector/anchors.js';
+export { assignFromIou, assignAnchors, ASSIGNED_IGNORE, ASSIGNED_NEGATIVE } from './detector/maxIouAssigner.js';
+export type { MaxIouAssignerOptions } from './detector/maxIouAssigner.js';
+export { encodeBoxes, decodeBoxes, clipBoxesXyxy, MAX_LOG_RATIO } from './detector/boxCoder.js';
+export type { BoxCoderOptions } from './detector/boxCoder.js';
+export { iouMatrixXyxy, iofMatrixXyxy } from './detector/iou.js';
+export { encodeImageTargets } from './detector/targets.js';
+export type { ImageGroundTruth, ImageTargets } from './detector/targets.js';
+export { prepareImage, resizedSize } from './detector/imageInput.js';
+export type { RawImage, ImageMeta } from './detector/imageInput.js';
+export { postprocessImage } from './detector/postprocess.js';
+export type { Detections } from './detector/postprocess.js';
+export type { HeadOutputs, LossResult } from './detector/retinaHead.js';
+export type { DetectorLoss, LossBuilder } from './detector/lossContract.js';
+export { evaluateCoco } from './eval/cocoEval.js';
+export type { CocoEvalOptions, CocoEvalResult, CocoEvalAxes } from './eval/cocoEval.js';
+export { formatSummary, STATS_NAMES } from './eval/cocoSummary.js';
+export type { CocoCategoryResult } from './eval/cocoSummary.js';
+export type {
+  BoxXywh,
+  CocoGroundTruth,
+  CocoImage,
+  CocoCategory,
+  CocoAnnotation,
+  CocoDetection,
+} from './eval/cocoTypes.js';
