@@ -39,7 +39,7 @@ export async function onBackend<T>(name: string, fn: () => T): Promise<T> {
   await tf.setBackend(name);
   await tf.ready();
   try {
-    return fn();
+    return await fn();
   } finally {
     if (previous !== undefined) await tf.setBackend(previous);
   }
