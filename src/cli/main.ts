@@ -10,6 +10,7 @@ interface CommandModule {
 
 const commands: Record<string, () => Promise<CommandModule>> = {
   demo: () => import('./demo.js'),
+  eval: () => import('./eval.js'),
   report: () => import('./report.js'),
 };
 

@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../../src/cli/eval.js';
+import { loadCocoVectors } from './helpers/sharedVectors.js';
+
+async function captured(argv: string[]): Promise<{ code: number; out: string }> {
+  const lines: string[] = [];
+  const original = console.log;
+  console.log = (...xs: unknown[]) => void lines.push(xs.join(' '));
+  try {
+    const code = await run(argv);
+    return { code, out: lines.join('\n') };
+  } finally {
+    console.log = original;
+  }
+}
+
+test('ghmdet eval: summary table and --json on a reference vector', async () => {
+  const { vector } = loadCocoVectors().find((v) => v.file === 'coco_empty_images_and_categories.json')!;
+  const dir = mkdtempSync(join(tmpdir(), 'ghmdet-eval-'));
+  try {
+    const gt = join(dir, 'gt.json');
+    const dt = join(dir, 'dt.json');
+    writeFileSync(gt, JSON.stringify(vector.gt));
+    writeFileSync(dt, JSON.stringify(vector.dets));
+
+    const table = await captured(['--gt', gt, '--dt', dt]);
+    assert.equal(table.code, 0);
+    const lines = table.out.split('\n');
+    assert.equal(lines.length, 12);
+    assert.match(
+      lines[0]!,
+      /^ Average Precision {2}\(AP\) @\[ IoU=0\.50:0\.95 \| area= {3}all \| maxDets=100 \] = /,
+    );
+    assert.ok(lines[0]!.endsWith(vector.expected.stats[0]!.toFixed(3)));
+
+    const json = await captured(['--gt', gt, '--dt', dt, '--json']);
+    const parsed = JSON.parse(json.out) as { stats: number[]; per_category: Record<string, number> };
+    assert.equal(parsed.stats.length, 12);
+    parsed.stats.forEach((s, i) => assert.ok(Math.abs(s - vector.expected.stats[i]!) <= 1e-6));
+    assert.deepEqual(
+      Object.keys(parsed.per_category),
+      vector.expected.per_category.map((c) => String(c.category_id)),
+    );
+    for (const c of vector.expected.per_category) {
+      assert.ok(Math.abs(parsed.per_category[String(c.category_id)]! - c['ap']!) <= 1e-6);
+    }
+    assert.ok(Object.values(parsed.per_category).includes(-1), 'the category without GT reports -1');
+
+    await assert.rejects(captured(['--gt', gt]), /expected --gt GT\.json and --dt DETECTIONS\.json/);
+    await assert.rejects(
+      captured(['--gt', gt, '--dt', join(dir, 'missing.json')]),
+      /cannot read detections file/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
