@@ -232,7 +232,7 @@ function jointHistograms(
 
 /** Reduces the joint rows [count, sumNorm, sumBaseline, ...extra] to the fine histograms and the regions. */
 function reduceJoint(
-  rows: Float32Array,
+  rows: Float64Array,
   fineBins: number,
   regionBins: number,
   total: number,
@@ -266,7 +266,8 @@ function reduceJoint(
   };
 }
 
-function classificationStats(input: ClassificationInput, o: Required<GradientStatsOptions>) {
+/** Joint rows of one classification batch: [valid, sum g, sum FL norm, positives, negatives] x (F*M). */
+function classificationRows(input: ClassificationInput, o: Required<GradientStatsOptions>) {
   const parts = tf.tidy(() => {
     const logits = toFloat(input.logits, 'logits');
     checkShape('logits', logits, [-1, -1], 'expected [numAnchors, numClasses] classification logits');
@@ -299,27 +300,11 @@ function classificationStats(input: ClassificationInput, o: Required<GradientSta
   });
   const rows = parts.rows.dataSync() as Float32Array;
   parts.rows.dispose();
-  let numValid = 0;
-  for (let i = 0; i < o.fineBins * o.ghmcBins; i++) numValid += rows[i]!;
-  const { fine, regions, extra } = reduceJoint(rows, o.fineBins, o.ghmcBins, Math.max(numValid, 1));
-  const positiveCounts = extra(3);
-  const numPositive = positiveCounts.reduce((a, b) => a + b, 0);
-  const result: ClassificationGradientStats = {
-    numAnchors: parts.n,
-    numClasses: parts.k,
-    numValid,
-    numPositive,
-    numNegative: numValid - numPositive,
-    focalGamma: o.focalGamma,
-    fine,
-    positiveCounts,
-    negativeCounts: extra(4),
-    ghmc: regions,
-  };
-  return result;
+  return { rows, anchors: parts.n, classes: parts.k };
 }
 
-function regressionStats(input: RegressionInput, o: Required<GradientStatsOptions>) {
+/** Joint rows of one regression batch: [valid, sum g_r, sum smooth-L1 norm] x (F*M), and the weight sum. */
+function regressionRows(input: RegressionInput, o: Required<GradientStatsOptions>) {
   const parts = tf.tidy(() => {
     const pred = toFloat(input.bboxPred, 'bboxPred');
     checkShape('bboxPred', pred, [-1, 4], 'expected [numPositives, 4] deltas (dx, dy, dw, dh)');
@@ -346,29 +331,20 @@ function regressionStats(input: RegressionInput, o: Required<GradientStatsOption
   const all = parts.rows.dataSync() as Float32Array;
   parts.rows.dispose();
   const size = o.fineBins * o.ghmrBins;
-  const rows = all.subarray(0, 3 * size);
-  let numValid = 0;
-  for (let i = 0; i < size; i++) numValid += rows[i]!;
-  const { fine, regions } = reduceJoint(rows, o.fineBins, o.ghmrBins, Math.max(all[3 * size]!, 1));
-  const result: RegressionGradientStats = {
-    numPositives: parts.p,
-    numValid,
-    mu: o.mu,
-    smoothL1Beta: o.smoothL1Beta,
-    fine,
-    ghmr: regions,
-  };
-  return result;
+  return { rows: all.subarray(0, 3 * size), weightSum: all[3 * size]!, positives: parts.p };
 }
 
-/**
- * Computes the gradient statistics of one batch. Either input may be omitted (its field is then null).
- * Tensors passed in are not disposed; nothing else is left allocated.
- */
-export function computeGradientStats(
-  inputs: { classification?: ClassificationInput; regression?: RegressionInput },
-  options: GradientStatsOptions = {},
-): GradientStats {
+function addInto(acc: Float64Array, rows: Float32Array): void {
+  for (let i = 0; i < rows.length; i++) acc[i]! += rows[i]!;
+}
+
+function sumOfFirst(rows: Float64Array, size: number): number {
+  let s = 0;
+  for (let i = 0; i < size; i++) s += rows[i]!;
+  return s;
+}
+
+function resolveOptions(options: GradientStatsOptions): Required<GradientStatsOptions> {
   const o: Required<GradientStatsOptions> = { ...DEFAULT_GRADIENT_STATS_OPTIONS, ...options };
   positiveInt('fineBins', o.fineBins);
   positiveInt('ghmcBins', o.ghmcBins);
@@ -377,10 +353,107 @@ export function computeGradientStats(
   if (!(Number.isFinite(o.focalGamma) && o.focalGamma >= 0))
     throw new Error(`focalGamma: expected a finite number >= 0, got ${o.focalGamma}`);
   positiveNumber('smoothL1Beta', o.smoothL1Beta);
-  return {
-    version: GRADIENT_STATS_VERSION,
-    iteration: o.iteration ?? null,
-    classification: inputs.classification ? classificationStats(inputs.classification, o) : null,
-    regression: inputs.regression ? regressionStats(inputs.regression, o) : null,
-  };
+  return o;
+}
+
+/** Inputs of one batch; either family may be omitted. */
+export interface GradientStatsInputs {
+  classification?: ClassificationInput;
+  regression?: RegressionInput;
+}
+
+/**
+ * Accumulates the histograms of several batches (e.g. a few hundred images run through a converged model, the
+ * paper's figure recipe) and turns them into one {@link GradientStats}: the GHM weights then describe the
+ * density of all examples seen, as if they had formed one batch.
+ */
+export class GradientStatsAccumulator {
+  readonly options: Required<GradientStatsOptions>;
+  private cls: { rows: Float64Array; anchors: number; classes: number } | null = null;
+  private reg: { rows: Float64Array; positives: number; weightSum: number } | null = null;
+
+  constructor(options: GradientStatsOptions = {}) {
+    this.options = resolveOptions(options);
+  }
+
+  /** Adds one batch. Tensors passed in are not disposed; nothing else is left allocated. */
+  add(inputs: GradientStatsInputs): this {
+    const o = this.options;
+    if (inputs.classification) {
+      const r = classificationRows(inputs.classification, o);
+      if (this.cls === null)
+        this.cls = { rows: new Float64Array(r.rows.length), anchors: 0, classes: r.classes };
+      if (r.classes !== this.cls.classes) {
+        throw new Error(
+          `logits: got ${r.classes} classes, expected ${this.cls.classes} as in the earlier batches`,
+        );
+      }
+      addInto(this.cls.rows, r.rows);
+      this.cls.anchors += r.anchors;
+    }
+    if (inputs.regression) {
+      const r = regressionRows(inputs.regression, o);
+      if (this.reg === null) this.reg = { rows: new Float64Array(r.rows.length), positives: 0, weightSum: 0 };
+      addInto(this.reg.rows, r.rows);
+      this.reg.positives += r.positives;
+      this.reg.weightSum += r.weightSum;
+    }
+    return this;
+  }
+
+  /** The statistics of everything added so far; `iteration` defaults to the constructor option. */
+  result(iteration: number | null = this.options.iteration): GradientStats {
+    return {
+      version: GRADIENT_STATS_VERSION,
+      iteration,
+      classification: this.cls === null ? null : this.classificationResult(this.cls),
+      regression: this.reg === null ? null : this.regressionResult(this.reg),
+    };
+  }
+
+  private classificationResult(c: { rows: Float64Array; anchors: number; classes: number }) {
+    const o = this.options;
+    const numValid = sumOfFirst(c.rows, o.fineBins * o.ghmcBins);
+    const { fine, regions, extra } = reduceJoint(c.rows, o.fineBins, o.ghmcBins, Math.max(numValid, 1));
+    const positiveCounts = extra(3);
+    const numPositive = positiveCounts.reduce((a, b) => a + b, 0);
+    const result: ClassificationGradientStats = {
+      numAnchors: c.anchors,
+      numClasses: c.classes,
+      numValid,
+      numPositive,
+      numNegative: numValid - numPositive,
+      focalGamma: o.focalGamma,
+      fine,
+      positiveCounts,
+      negativeCounts: extra(4),
+      ghmc: regions,
+    };
+    return result;
+  }
+
+  private regressionResult(r: { rows: Float64Array; positives: number; weightSum: number }) {
+    const o = this.options;
+    const { fine, regions } = reduceJoint(r.rows, o.fineBins, o.ghmrBins, Math.max(r.weightSum, 1));
+    const result: RegressionGradientStats = {
+      numPositives: r.positives,
+      numValid: sumOfFirst(r.rows, o.fineBins * o.ghmrBins),
+      mu: o.mu,
+      smoothL1Beta: o.smoothL1Beta,
+      fine,
+      ghmr: regions,
+    };
+    return result;
+  }
+}
+
+/**
+ * Computes the gradient statistics of one batch. Either input may be omitted (its field is then null).
+ * Tensors passed in are not disposed; nothing else is left allocated.
+ */
+export function computeGradientStats(
+  inputs: GradientStatsInputs,
+  options: GradientStatsOptions = {},
+): GradientStats {
+  return new GradientStatsAccumulator(options).add(inputs).result();
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { setupBackend } from '../../src/engine/backend.js';
-import { computeGradientStats } from '../../src/analysis/gradientStats.js';
+import { computeGradientStats, GradientStatsAccumulator } from '../../src/analysis/gradientStats.js';
 
 const close = (a: number, b: number, tol = 1e-5): void =>
   assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} != ${b}`);
@@ -170,4 +170,49 @@ test('gradientStats: shape errors name the argument', async () => {
     /bboxPred: expected shape \[\?, 4\], got \[1, 3\]/,
   );
   assert.throws(() => computeGradientStats({}, { fineBins: 0 }), /fineBins: expected an integer >= 1, got 0/);
+});
+
+test('gradientStats: accumulating two halves gives the statistics of the whole batch', async () => {
+  await setupBackend({ backend: 'cpu' });
+  const opts = { ghmcBins: 10, ghmrBins: 10, fineBins: 20 };
+  const whole = computeGradientStats({ classification: clsInput, regression: regInput }, opts);
+  const acc = new GradientStatsAccumulator(opts)
+    .add({
+      classification: {
+        logits: clsInput.logits.slice(0, 2),
+        labels: clsInput.labels.slice(0, 2),
+        labelWeights: clsInput.labelWeights.slice(0, 2),
+      },
+      regression: {
+        bboxPred: regInput.bboxPred.slice(0, 1),
+        bboxTargets: regInput.bboxTargets.slice(0, 1),
+        bboxWeights: regInput.bboxWeights.slice(0, 1),
+      },
+    })
+    .add({
+      classification: {
+        logits: clsInput.logits.slice(2),
+        labels: clsInput.labels.slice(2),
+        labelWeights: clsInput.labelWeights.slice(2),
+      },
+      regression: {
+        bboxPred: regInput.bboxPred.slice(1),
+        bboxTargets: regInput.bboxTargets.slice(1),
+        bboxWeights: regInput.bboxWeights.slice(1),
+      },
+    });
+  const merged = acc.result(12);
+  assert.equal(merged.iteration, 12);
+  assert.deepEqual(merged.classification!.ghmc, whole.classification!.ghmc);
+  assert.deepEqual(merged.classification!.fine.counts, whole.classification!.fine.counts);
+  assert.equal(merged.classification!.numAnchors, 6);
+  assert.deepEqual(merged.regression!.ghmr, whole.regression!.ghmr);
+  assert.equal(merged.regression!.numPositives, 2);
+  merged.classification!.fine.sumGhmNorm.forEach((v, i) =>
+    close(v, whole.classification!.fine.sumGhmNorm[i]!),
+  );
+  assert.throws(
+    () => acc.add({ classification: { logits: [[1, 2]], labels: [[0, 0]], labelWeights: [1] } }),
+    /logits: got 2 classes, expected 1 as in the earlier batches/,
+  );
 });
