@@ -1,0 +1,300 @@
+/**
+ * GHM-C: sigmoid binary cross-entropy harmonized by gradient density (paper eq. 8-13; mmdetection `GHMC`).
+ *
+ *   g_k   = |sigmoid(x_k) - y_k|                     gradient norm of element k (no gradient through it)
+ *   w_k   = tot / (S_bin(k) * n)   (see ./gradientDensity.ts; 0 for ignored elements)
+ *   loss  = lossWeight * sum_k w_k * BCEWithLogits(x_k, y_k) / tot,     tot = max(#valid, 1)
+ *   dloss/dx_k = lossWeight * w_k * (sigmoid(x_k) - y_k) / tot         (analytic, through tf.customGrad)
+ *
+ * Label weights only decide validity (`> 0`), their magnitude is not used (reference behaviour). The loss ignores
+ * `avgFactor` (the reference normalises by `tot`).
+ *
+ * Implementation, for binary targets y in {0, 1}: with `z = x * (1 - 2y)` (x for negatives, -x for positives),
+ * `g = sigmoid(z)`, `BCE = softplus(z)` and `sigmoid(x) - y = (1 - 2y) * g`; so one sigmoid and one softplus of the
+ * same tensor give the loss, the gradient and the bin. The bin is estimated from `floor(g * bins)` and corrected
+ * against thresholds on `z`: for each float32 edge e, the smallest float32 z whose reference g (torch float32:
+ * `fround(sigmoid(x))` for y = 0, `fround(1 - fround(sigmoid(x)))` for y = 1) is >= e. This reproduces the
+ * reference's edge comparisons exactly, even on backends whose float32 sigmoid is a unit in the last place off
+ * (wasm), including g exactly on an edge, g = 0 and g = 1 (logits of +-200).
+ */
+import * as tf from '@tensorflow/tfjs';
+import {
+  GradientDensity,
+  binCountsOf,
+  binEdges,
+  countBins,
+  isRecordingGradients,
+  placeInBins,
+  type BinThresholds,
+  type GradientDensityState,
+  type GradientDensityStats,
+} from './gradientDensity.js';
+import { checkReduceOptions, stableSum, type ReduceOptions } from './reduce.js';
+import {
+  countNegative,
+  countNonBinary,
+  countNonFinite,
+  expectShape,
+  expectTensor,
+  packChecks,
+  throwOnFailedChecks,
+  type ValueCheck,
+} from './checks.js';
+
+const LOSS = 'GHMC';
+
+/** Options of {@link GHMC}. */
+export interface GHMCOptions {
+  /** Number of unit regions M; default 30 (mmdetection's GHM config). */
+  bins?: number;
+  /** EMA momentum in [0, 1); 0 disables the state; default 0.75. */
+  momentum?: number;
+  /** Factor on the loss; default 1. */
+  lossWeight?: number;
+  /** Default of the per-call `validate` option; default true. */
+  validate?: boolean;
+  /** Keep the per-element weights of the last call in `lastStats().weights`; default false. */
+  recordWeights?: boolean;
+}
+
+/** Statistics of the last call, plus the per-element weights when `recordWeights` is on (owned by the loss). */
+export interface GHMStats extends GradientDensityStats {
+  weights?: tf.Tensor;
+}
+
+/** Tests used to derive thresholds: the torch float32 gradient norm of a logit for each target. */
+function refNormNegative(z: number): number {
+  return Math.fround(1 / (1 + Math.exp(-z)));
+}
+function refNormPositive(z: number): number {
+  // x = -z; g = fround(1 - fround(sigmoid(x)))
+  return Math.fround(1 - Math.fround(1 / (1 + Math.exp(z))));
+}
+
+const F32 = new Float32Array(1);
+const U32 = new Uint32Array(F32.buffer);
+/** float32 value of an ordered integer key (monotone: larger key, larger float). */
+function floatOfKey(k: number): number {
+  U32[0] = k >= 0 ? k : (0x80000000 | -k) >>> 0;
+  return F32[0]!;
+}
+const KEY_INF = 0x7f800000;
+
+/** Smallest float32 z with `norm(z) >= e` for a non-decreasing `norm`; +inf when none. */
+function smallestLogitReaching(norm: (z: number) => number, e: number): number {
+  if (e <= 0) return -Infinity;
+  if (norm(Infinity) < e) return Infinity;
+  let lo = -KEY_INF; // norm(-inf) = 0 < e
+  let hi = KEY_INF; // norm(+inf) >= e
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (norm(floatOfKey(mid)) >= e) hi = mid;
+    else lo = mid;
+  }
+  return floatOfKey(hi);
+}
+
+/**
+ * Threshold tables on z for GHM-C: block 0 = valid negatives (y = 0), block 1 = valid positives (y = 1),
+ * blocks 2 and 3 = ignored negatives and positives (block = y + 2 * ignored, no correction there).
+ */
+export function logitThresholds(bins: number): BinThresholds {
+  const edges = binEdges(bins, 1 + 1e-6);
+  const slots = bins + 1;
+  const lo = new Float32Array(4 * slots);
+  const hi = new Float32Array(4 * slots);
+  [refNormNegative, refNormPositive].forEach((norm, b) => {
+    const thr = Array.from(edges, (e) => smallestLogitReaching(norm, e));
+    for (let r = 0; r < bins; r++) {
+      lo[b * slots + r] = thr[r]!;
+      hi[b * slots + r] = thr[r + 1]!;
+    }
+    lo[b * slots + bins] = Infinity; // estimate floor(1 * bins) = bins: belongs to bin bins-1
+    hi[b * slots + bins] = Infinity;
+  });
+  for (let r = 2 * slots; r < 4 * slots; r++) {
+    lo[r] = -Infinity;
+    hi[r] = Infinity;
+  }
+  return { bins, blocks: 4, lo, hi };
+}
+
+/**
+ * GHM-C loss with its EMA state. `call` may be used inside `tf.grads`, `tf.variableGrads` and
+ * `optimizer.minimize` on every backend (the gradient is analytic).
+ */
+export class GHMC {
+  readonly bins: number;
+  readonly momentum: number;
+  readonly lossWeight: number;
+  readonly validate: boolean;
+  recordWeights: boolean;
+  private readonly density: GradientDensity;
+  private readonly thresholds: BinThresholds;
+  private stats: GHMStats | null = null;
+
+  constructor(options: GHMCOptions = {}) {
+    this.bins = options.bins ?? 30;
+    this.momentum = options.momentum ?? 0.75;
+    this.lossWeight = options.lossWeight ?? 1;
+    this.validate = options.validate ?? true;
+    this.recordWeights = options.recordWeights ?? false;
+    this.density = new GradientDensity(LOSS, this.bins, this.momentum);
+    if (typeof this.lossWeight !== 'number' || !Number.isFinite(this.lossWeight)) {
+      throw new Error(`${LOSS}: \`lossWeight\` must be a finite number, got ${String(this.lossWeight)}`);
+    }
+    this.thresholds = logitThresholds(this.bins);
+  }
+
+  /**
+   * @param pred logits `[N, C]`, float32, any real value.
+   * @param target either one-hot `[N, C]` float 0/1 (all zeros = background), or labels `[N]` int32 in [-1, C]:
+   *   `0 <= l < C` is class l, `l == C` (background) and `-1` are all-zero rows (mmdetection
+   *   `_expand_onehot_labels`).
+   * @param labelWeight same shape as `target` (`[N, C]` or `[N]`, broadcast over classes), >= 0; an element is valid
+   *   when its weight is > 0. Default: all valid.
+   * @param options `reduction` 'mean' (sum / tot, default), 'sum' or 'none' (per element `[N, C]`, weighted);
+   *   `avgFactor` is accepted and ignored; `validate` (default: the constructor's) checks values with one fused
+   *   reduction.
+   * @returns the loss, a scalar (or `[N, C]` for 'none').
+   */
+  call(pred: tf.Tensor, target: tf.Tensor, labelWeight?: tf.Tensor, options: ReduceOptions = {}): tf.Tensor {
+    expectTensor(LOSS, 'pred', pred);
+    expectTensor(LOSS, 'target', target);
+    if (pred.rank !== 2) {
+      throw new Error(`${LOSS}: \`pred\` has shape [${pred.shape.join(', ')}], expected [N, C] logits`);
+    }
+    if (pred.dtype !== 'float32')
+      throw new Error(`${LOSS}: \`pred\` has dtype ${pred.dtype}, expected float32`);
+    const [n, c] = pred.shape as [number, number];
+    const labels = target.rank === 1;
+    if (labels) {
+      expectShape(LOSS, 'target', target, [n], 'integer labels [N] for `pred` [N, C]');
+      if (target.dtype !== 'int32') {
+        throw new Error(`${LOSS}: \`target\` labels [N] have dtype ${target.dtype}, expected int32`);
+      }
+    } else {
+      expectShape(LOSS, 'target', target, [n, c], 'one-hot [N, C] like `pred`, or labels [N]');
+    }
+    if (labelWeight !== undefined) {
+      expectTensor(LOSS, 'labelWeight', labelWeight);
+      expectShape(LOSS, 'labelWeight', labelWeight, target.shape, 'the shape of `target`');
+    }
+    const reduction = checkReduceOptions(LOSS, { ...options, avgFactor: undefined });
+    const validate = options.validate ?? this.validate;
+    const M = this.bins;
+    const slots = M + 1;
+
+    const forward = (x: tf.Tensor, save: tf.GradSaveFunc) => {
+      // t: [N, C] float 0/1; valid: [N, C] or [N, 1] bool.
+      const t = labels ? tf.cast(tf.oneHot(target as tf.Tensor1D, c), 'float32') : tf.cast(target, 'float32');
+      const lw =
+        labelWeight === undefined ? undefined : labels ? tf.reshape(labelWeight, [n, 1]) : labelWeight;
+      const invalid = lw === undefined ? undefined : tf.cast(tf.lessEqual(lw, 0), 'float32');
+      const sign = tf.sub(1, tf.mul(t, 2)); // 1 - 2y: +1 negatives, -1 positives
+      const z = tf.mul(x, sign);
+      const g = tf.sigmoid(z); // |sigmoid(x) - y| (to a unit in the last place; bins are exact, see above)
+      const block = invalid === undefined ? t : tf.add(t, tf.mul(invalid, 2));
+      const estimate = tf.cast(tf.add(tf.mul(g, M), tf.mul(block, slots)), 'int32');
+      const index = placeInBins(z, estimate, this.thresholds);
+      const slotCounts = countBins(index, this.thresholds);
+      const numInvalid = invalid === undefined ? tf.scalar(0) : tf.mul(tf.sum(invalid), labels ? c : 1);
+      const checks: ValueCheck[] = [];
+      if (validate) {
+        checks.push({
+          arg: 'pred',
+          expected: 'finite logits (no NaN or Infinity)',
+          count: countNonFinite(x),
+        });
+        if (labels) {
+          const l = target;
+          checks.push({
+            arg: 'target',
+            expected: `labels in [-1, C=${c}] (C = background, -1 = no class)`,
+            count: tf.sum(tf.cast(tf.logicalOr(tf.less(l, -1), tf.greater(l, c)), 'float32')),
+            details: [
+              { label: 'min', value: tf.min(l) as tf.Scalar },
+              { label: 'max', value: tf.max(l) as tf.Scalar },
+            ],
+          });
+        } else {
+          checks.push({ arg: 'target', expected: 'one-hot values 0 or 1', count: countNonBinary(target) });
+        }
+        if (labelWeight !== undefined) {
+          checks.push({ arg: 'labelWeight', expected: 'finite values', count: countNonFinite(labelWeight) });
+          checks.push({ arg: 'labelWeight', expected: 'values >= 0', count: countNegative(labelWeight) });
+        }
+      }
+      // The one read-back of the call: slot counts, number of ignored elements, check results.
+      const packed = tf.concat([slotCounts, tf.reshape(numInvalid, [1]), packChecks(checks)]);
+      const values = packed.dataSync();
+      throwOnFailedChecks(LOSS, checks, values, 4 * slots + 1);
+
+      const binCounts = binCountsOf(values, M, 2);
+      const tot = Math.max(n * c - values[4 * slots]!, 1);
+      const { weights, nNonEmpty } = this.density.weightTable(binCounts, tot);
+      const table = new Float32Array(4 * slots);
+      table.set(weights, 0);
+      table.set(weights, slots);
+      const w = tf.gather(tf.tensor1d(table, 'float32'), index); // [N, C], 0 for ignored elements
+      const weighted = tf.mul(w, tf.softplus(z)); // w * BCEWithLogits(x, y)
+      let value: tf.Tensor;
+      let scale: number;
+      if (reduction === 'mean') {
+        value = tf.mul(tf.div(stableSum(weighted), tot), this.lossWeight);
+        scale = this.lossWeight / tot;
+      } else if (reduction === 'sum') {
+        value = tf.mul(stableSum(weighted), this.lossWeight);
+        scale = this.lossWeight;
+      } else {
+        value = tf.mul(weighted, this.lossWeight);
+        scale = this.lossWeight;
+      }
+      if (isRecordingGradients()) save([tf.mul(tf.mul(w, g), tf.mul(sign, scale))]);
+      this.record(binCounts, nNonEmpty, tot, weights, w);
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(dy, saved[0]!)],
+      };
+    };
+    return tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0])(pred);
+  }
+
+  private record(
+    binCounts: number[],
+    nNonEmpty: number,
+    tot: number,
+    weights: Float32Array,
+    w: tf.Tensor,
+  ): void {
+    this.stats?.weights?.dispose();
+    this.stats = {
+      binCounts,
+      nNonEmpty,
+      tot,
+      binWeights: Array.from(weights),
+      accSum: this.density.accSumCopy(),
+      ...(this.recordWeights ? { weights: tf.keep(w.clone()) } : {}),
+    };
+  }
+
+  /** Statistics of the last call, or null before the first. `weights` (if recorded) is owned by the loss. */
+  lastStats(): GHMStats | null {
+    return this.stats;
+  }
+
+  /** The EMA state, JSON-serialisable (for checkpoints). */
+  getState(): GradientDensityState {
+    return this.density.getState();
+  }
+
+  setState(state: GradientDensityState): void {
+    this.density.setState(state);
+  }
+
+  /** Releases the recorded weights tensor, if any. */
+  dispose(): void {
+    this.stats?.weights?.dispose();
+    if (this.stats !== null) delete this.stats.weights;
+  }
+}

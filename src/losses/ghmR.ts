@@ -1,0 +1,218 @@
+/**
+ * GHM-R: "authentic" smooth L1 (ASL1) harmonized by the density of its gradient norm (paper eq. 17-19;
+ * mmdetection `GHMR`).
+ *
+ *   d     = pred - target
+ *   ASL1  = sqrt(d^2 + mu^2) - mu
+ *   g     = |d| / sqrt(d^2 + mu^2)              in [0, 1); rounds to 1 for |d| >> mu
+ *   w     = tot / (S_bin * n)  (./gradientDensity.ts), 0 for ignored elements (label weight 0)
+ *   tot   = max(sum(labelWeight), 1)            the SUM of label weights (GHM-C uses the count of valid elements)
+ *   loss  = lossWeight * sum(w * ASL1) / tot
+ *   dloss/dpred = lossWeight * w * d / sqrt(d^2 + mu^2) / tot     (analytic, through tf.customGrad)
+ *
+ * The last bin edge is 1e3 instead of 1: g < 1 mathematically but equals 1 in float32 once |d| >~ 1e3 mu, and
+ * such elements must still land in the last bin. g is computed with the reference's float32 operations
+ * (`|d| / sqrt(d*d + mu*mu)`, each correctly rounded on every backend), so bins match the reference bit for bit:
+ * `floor(g * bins)` is corrected against the float32 edges with one comparison on each side.
+ * `avgFactor` is ignored (as the reference).
+ */
+import * as tf from '@tensorflow/tfjs';
+import {
+  GradientDensity,
+  binCountsOf,
+  binEdges,
+  countBins,
+  isRecordingGradients,
+  normThresholds,
+  placeInBins,
+  type BinThresholds,
+  type GradientDensityState,
+} from './gradientDensity.js';
+import type { GHMStats } from './ghmC.js';
+import { checkReduceOptions, stableSum, type ReduceOptions } from './reduce.js';
+import {
+  countNegative,
+  countNonFinite,
+  expectShape,
+  expectTensor,
+  packChecks,
+  throwOnFailedChecks,
+  type ValueCheck,
+} from './checks.js';
+
+const LOSS = 'GHMR';
+
+/** GHM-R's last edge: see the module comment. */
+export const GHMR_LAST_EDGE = 1e3;
+
+/** Options of {@link GHMR}. */
+export interface GHMROptions {
+  /** ASL1 smoothing mu > 0; default 0.02. */
+  mu?: number;
+  /** Number of unit regions; default 10. */
+  bins?: number;
+  /** EMA momentum in [0, 1); default 0.7. */
+  momentum?: number;
+  /** Factor on the loss; default 1 (mmdetection's RetinaNet-GHM config uses 10). */
+  lossWeight?: number;
+  /** Default of the per-call `validate` option; default true. */
+  validate?: boolean;
+  /** Keep the per-element weights of the last call in `lastStats().weights`; default false. */
+  recordWeights?: boolean;
+}
+
+/** GHM-R loss with its EMA state; usable inside `tf.grads`/`optimizer.minimize` on every backend. */
+export class GHMR {
+  readonly mu: number;
+  readonly bins: number;
+  readonly momentum: number;
+  readonly lossWeight: number;
+  readonly validate: boolean;
+  recordWeights: boolean;
+  private readonly density: GradientDensity;
+  private readonly thresholds: BinThresholds;
+  private stats: GHMStats | null = null;
+
+  constructor(options: GHMROptions = {}) {
+    this.mu = options.mu ?? 0.02;
+    this.bins = options.bins ?? 10;
+    this.momentum = options.momentum ?? 0.7;
+    this.lossWeight = options.lossWeight ?? 1;
+    this.validate = options.validate ?? true;
+    this.recordWeights = options.recordWeights ?? false;
+    if (typeof this.mu !== 'number' || !Number.isFinite(this.mu) || this.mu <= 0) {
+      throw new Error(`${LOSS}: \`mu\` must be a finite number > 0, got ${String(this.mu)}`);
+    }
+    this.density = new GradientDensity(LOSS, this.bins, this.momentum);
+    if (typeof this.lossWeight !== 'number' || !Number.isFinite(this.lossWeight)) {
+      throw new Error(`${LOSS}: \`lossWeight\` must be a finite number, got ${String(this.lossWeight)}`);
+    }
+    this.thresholds = normThresholds(binEdges(this.bins, GHMR_LAST_EDGE));
+  }
+
+  /**
+   * @param pred box deltas `[N, 4]` (or `[N, 4C]`, any shape), float32.
+   * @param target encoded targets, same shape.
+   * @param labelWeight same shape, >= 0 (1 on positives' coordinates, 0 elsewhere); valid where > 0, and
+   *   `tot = max(sum(labelWeight), 1)`. Default: all ones.
+   * @param options `reduction` 'mean' (sum / tot, default), 'sum' or 'none'; `avgFactor` ignored; `validate`.
+   * @returns the loss, a scalar (or per element for 'none').
+   */
+  call(pred: tf.Tensor, target: tf.Tensor, labelWeight?: tf.Tensor, options: ReduceOptions = {}): tf.Tensor {
+    expectTensor(LOSS, 'pred', pred);
+    expectTensor(LOSS, 'target', target);
+    if (pred.dtype !== 'float32')
+      throw new Error(`${LOSS}: \`pred\` has dtype ${pred.dtype}, expected float32`);
+    expectShape(LOSS, 'target', target, pred.shape, 'the shape of `pred`');
+    if (labelWeight !== undefined) {
+      expectTensor(LOSS, 'labelWeight', labelWeight);
+      expectShape(LOSS, 'labelWeight', labelWeight, pred.shape, 'the shape of `pred`');
+    }
+    const reduction = checkReduceOptions(LOSS, { ...options, avgFactor: undefined });
+    const validate = options.validate ?? this.validate;
+    const M = this.bins;
+    const slots = M + 1;
+    const size = pred.size;
+    const muSq = this.mu * this.mu; // torch: python float mu * mu, rounded once to float32
+
+    const forward = (x: tf.Tensor, save: tf.GradSaveFunc) => {
+      const t = tf.cast(target, 'float32');
+      const lw = labelWeight === undefined ? undefined : tf.cast(labelWeight, 'float32');
+      const d = tf.sub(x, t);
+      const root = tf.sqrt(tf.add(tf.mul(d, d), muSq)); // sqrt(d^2 + mu^2)
+      const g = tf.div(tf.abs(d), root);
+      const invalid = lw === undefined ? undefined : tf.cast(tf.lessEqual(lw, 0), 'float32');
+      const raw = tf.mul(g, M);
+      const estimate = tf.cast(invalid === undefined ? raw : tf.add(raw, tf.mul(invalid, slots)), 'int32');
+      const index = placeInBins(g, estimate, this.thresholds);
+      const slotCounts = countBins(index, this.thresholds);
+      const weightSum = lw === undefined ? tf.scalar(size) : stableSum(lw);
+      const checks: ValueCheck[] = [];
+      if (validate) {
+        checks.push({
+          arg: 'pred',
+          expected: 'finite values (no NaN or Infinity)',
+          count: countNonFinite(x),
+        });
+        checks.push({
+          arg: 'target',
+          expected: 'finite values (no NaN or Infinity)',
+          count: countNonFinite(t),
+        });
+        if (lw !== undefined) {
+          checks.push({ arg: 'labelWeight', expected: 'finite values', count: countNonFinite(lw) });
+          checks.push({ arg: 'labelWeight', expected: 'values >= 0', count: countNegative(lw) });
+        }
+      }
+      // The one read-back of the call: slot counts, sum of label weights, check results.
+      const packed = tf.concat([slotCounts, tf.reshape(weightSum, [1]), packChecks(checks)]);
+      const values = packed.dataSync();
+      throwOnFailedChecks(LOSS, checks, values, 2 * slots + 1);
+
+      const binCounts = binCountsOf(values, M, 1);
+      const tot = Math.max(values[2 * slots]!, 1);
+      const { weights, nNonEmpty } = this.density.weightTable(binCounts, tot);
+      const table = new Float32Array(2 * slots);
+      table.set(weights, 0);
+      const w = tf.gather(tf.tensor1d(table, 'float32'), index);
+      const weighted = tf.mul(w, tf.sub(root, this.mu)); // w * ASL1
+      let value: tf.Tensor;
+      let scale: number;
+      if (reduction === 'mean') {
+        value = tf.mul(tf.div(stableSum(weighted), tot), this.lossWeight);
+        scale = this.lossWeight / tot;
+      } else if (reduction === 'sum') {
+        value = tf.mul(stableSum(weighted), this.lossWeight);
+        scale = this.lossWeight;
+      } else {
+        value = tf.mul(weighted, this.lossWeight);
+        scale = this.lossWeight;
+      }
+      if (isRecordingGradients()) save([tf.mul(tf.mul(w, scale), tf.div(d, root))]);
+      this.record(binCounts, nNonEmpty, tot, weights, w);
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(dy, saved[0]!)],
+      };
+    };
+    return tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0])(pred);
+  }
+
+  private record(
+    binCounts: number[],
+    nNonEmpty: number,
+    tot: number,
+    weights: Float32Array,
+    w: tf.Tensor,
+  ): void {
+    this.stats?.weights?.dispose();
+    this.stats = {
+      binCounts,
+      nNonEmpty,
+      tot,
+      binWeights: Array.from(weights),
+      accSum: this.density.accSumCopy(),
+      ...(this.recordWeights ? { weights: tf.keep(w.clone()) } : {}),
+    };
+  }
+
+  /** Statistics of the last call, or null before the first. `weights` (if recorded) is owned by the loss. */
+  lastStats(): GHMStats | null {
+    return this.stats;
+  }
+
+  /** The EMA state, JSON-serialisable (for checkpoints). */
+  getState(): GradientDensityState {
+    return this.density.getState();
+  }
+
+  setState(state: GradientDensityState): void {
+    this.density.setState(state);
+  }
+
+  /** Releases the recorded weights tensor, if any. */
+  dispose(): void {
+    this.stats?.weights?.dispose();
+    if (this.stats !== null) delete this.stats.weights;
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * Gradient density: the part of GHM-C and GHM-R that is shared by both (paper eq. 9-13, mmdetection `GHMC`/`GHMR`).
+ *
+ * Given a gradient norm `g` per valid element, the unit region ("bin") of each element is
+ * `j` with `edges[j] <= g < edges[j+1]`, `edges[k] = k / bins` in float32, and a last edge that is
+ * `1 + 1e-6` for GHM-C (so that `g == 1` lands in the last bin) and `1e3` for GHM-R (its `g` is < 1 in exact
+ * arithmetic but rounds to 1 for huge residuals). Per call:
+ *
+ *   c_j   = number of valid elements in bin j                 (valid = label weight > 0)
+ *   n     = number of bins with c_j > 0
+ *   S_j   = momentum * S_j + (1 - momentum) * c_j             only for c_j > 0 (empty bins keep a stale S_j)
+ *   w_j   = tot / S_j   (momentum > 0)   or   tot / c_j   (momentum 0)
+ *   w_j  /= n
+ *
+ * The division by `n` (not by `bins` as in the paper's eq. 10) is the reference code's choice (libuyu/GHM_Detection
+ * #4, #13): with every element in one bin, w = 1 whatever the number of bins. There is no bias correction of the
+ * EMA: the first call divides by `(1 - momentum) * c_j`.
+ *
+ * Device side ({@link placeInBins}, {@link countBins}): one vectorised pass, no per-bin loop. The bin is first
+ * estimated as `floor(key * bins)` (or from an approximation of g), then corrected by one comparison on each side
+ * against float32 threshold tables, so placement agrees bit for bit with the reference's
+ * `g >= edges[j] & g < edges[j+1]` on float32 values, including values that sit exactly on an edge.
+ * Host side ({@link GradientDensity.weightTable}): the EMA and the weights of the `bins` entries, computed in JS
+ * with `Math.fround` after every step to reproduce torch float32 arithmetic exactly (see
+ * `../shared/vectors/README.md`, "Expectations").
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** Serialisable EMA state of one GHM loss (mmdetection's `acc_sum` buffer). */
+export interface GradientDensityState {
+  /** Number of unit regions M. */
+  bins: number;
+  /** EMA momentum in [0, 1). */
+  momentum: number;
+  /** `S_j` for j = 0..bins-1, float32 values (each satisfies `Math.fround(v) === v`); all zeros when fresh. */
+  accSum: number[];
+}
+
+/** Statistics of one GHM call, for analysis (gradient-norm histograms, Fig. 1/2 of the paper). */
+export interface GradientDensityStats {
+  /** Valid elements per bin, length `bins`. */
+  binCounts: number[];
+  /** Number of non-empty bins in this call (the `n` that the weights are divided by; 0 when all are ignored). */
+  nNonEmpty: number;
+  /** The normaliser: number of valid elements (GHM-C) or sum of label weights (GHM-R), at least 1. */
+  tot: number;
+  /** Harmonizing weight of each bin after the division by n (0 for empty bins), length `bins`. */
+  binWeights: number[];
+  /** EMA state after the call (a copy), or null when momentum is 0. */
+  accSum: number[] | null;
+}
+
+/**
+ * Threshold tables for the corrected bin placement. The index space is split into `blocks` blocks of
+ * `bins + 1` slots; slot `r` of a block holds the smallest key value that belongs to bin `r` or above (`lo[r]`)
+ * and the smallest key value that belongs to bin `r + 1` or above (`hi[r]`). Slot `bins` exists for the estimate
+ * `floor(1 * bins) = bins` and always corrects down. A block whose thresholds are (-inf, +inf) never corrects
+ * (used for ignored elements).
+ */
+export interface BinThresholds {
+  bins: number;
+  blocks: number;
+  /** float32, length `blocks * (bins + 1)`. */
+  lo: Float32Array;
+  /** float32, length `blocks * (bins + 1)`. */
+  hi: Float32Array;
+}
+
+/** The float32 bin edges of the reference: `fround(k / bins)` for k < bins, then `fround(lastEdge)`. */
+export function binEdges(bins: number, lastEdge: number): Float32Array {
+  const edges = new Float32Array(bins + 1);
+  for (let k = 0; k < bins; k++) edges[k] = k / bins;
+  edges[bins] = lastEdge;
+  return edges;
+}
+
+/**
+ * Thresholds for keys that are the gradient norm g itself (GHM-R): bin r holds `edges[r] <= g < edges[r+1]`.
+ * Block 0 = valid elements, block 1 = ignored elements (no correction).
+ */
+export function normThresholds(edges: Float32Array): BinThresholds {
+  const bins = edges.length - 1;
+  const slots = bins + 1;
+  const lo = new Float32Array(2 * slots);
+  const hi = new Float32Array(2 * slots);
+  for (let r = 0; r < bins; r++) {
+    lo[r] = r === 0 ? -Infinity : edges[r]!;
+    hi[r] = r === bins - 1 ? Infinity : edges[r + 1]!;
+  }
+  // slot `bins`: the estimate floor(g * bins) = bins happens only for g >= 1 > ... and the last edge exceeds 1,
+  // so such an element belongs to bin bins-1: `lo = +inf` makes the correction subtract one.
+  lo[bins] = Infinity;
+  hi[bins] = Infinity;
+  for (let r = 0; r < slots; r++) {
+    lo[slots + r] = -Infinity;
+    hi[slots + r] = Infinity;
+  }
+  return { bins, blocks: 2, lo, hi };
+}
+
+/**
+ * Device part of the placement. `estimate` is an int32 tensor holding `block * (bins + 1) + r`, where `r` is the
+ * estimated bin (exact or one off, in [0, bins]) and `block` selects the threshold block; `key` is the float32
+ * quantity the thresholds refer to, same shape. Returns the corrected index (same block offset), int32.
+ * Must be called inside `tf.tidy`.
+ */
+export function placeInBins(key: tf.Tensor, estimate: tf.Tensor, thresholds: BinThresholds): tf.Tensor {
+  const lo = tf.tensor1d(thresholds.lo, 'float32');
+  const hi = tf.tensor1d(thresholds.hi, 'float32');
+  const below = tf.cast(tf.less(key, tf.gather(lo, estimate)), 'int32');
+  const above = tf.cast(tf.greaterEqual(key, tf.gather(hi, estimate)), 'int32');
+  return tf.add(tf.sub(estimate, below), above);
+}
+
+/** Counts of every slot of the index space, float32 `[blocks * (bins + 1)]`. Must be called inside `tf.tidy`. */
+export function countBins(index: tf.Tensor, thresholds: BinThresholds): tf.Tensor1D {
+  const size = thresholds.blocks * (thresholds.bins + 1);
+  return tf.bincount(tf.reshape(index, [-1]) as tf.Tensor1D, tf.tensor1d([], 'float32'), size);
+}
+
+/**
+ * Sums the counts of the `validBlocks` first blocks into per-bin counts (length bins). Host side.
+ * @param slotCounts counts as returned by {@link countBins}, read back.
+ */
+export function binCountsOf(slotCounts: ArrayLike<number>, bins: number, validBlocks: number): number[] {
+  const out = new Array<number>(bins).fill(0);
+  for (let b = 0; b < validBlocks; b++)
+    for (let r = 0; r < bins; r++) out[r]! += slotCounts[b * (bins + 1) + r]!;
+  return out;
+}
+
+/** Validates the shared hyper-parameters; errors name the argument, the expectation and the value got. */
+export function checkDensityOptions(loss: string, bins: number, momentum: number): void {
+  if (typeof bins !== 'number' || !Number.isInteger(bins) || bins < 1) {
+    throw new Error(`${loss}: \`bins\` must be an integer >= 1, got ${String(bins)}`);
+  }
+  if (typeof momentum !== 'number' || !(momentum >= 0 && momentum < 1)) {
+    throw new Error(
+      `${loss}: \`momentum\` must be in [0, 1), got ${String(momentum)}` +
+        (momentum === 1 ? ' (momentum 1 would keep the EMA at 0 and divide by zero)' : ''),
+    );
+  }
+}
+
+/** The EMA state and the per-bin weights (host side). */
+export class GradientDensity {
+  readonly bins: number;
+  readonly momentum: number;
+  private accSum: Float32Array;
+
+  constructor(loss: string, bins: number, momentum: number) {
+    checkDensityOptions(loss, bins, momentum);
+    this.bins = bins;
+    this.momentum = momentum;
+    this.accSum = new Float32Array(bins);
+  }
+
+  /** A JSON-serialisable copy of the state. */
+  getState(): GradientDensityState {
+    return { bins: this.bins, momentum: this.momentum, accSum: Array.from(this.accSum) };
+  }
+
+  /** Restores a state saved by {@link getState}; `bins` and `momentum` must match this loss. */
+  setState(state: GradientDensityState): void {
+    if (state === null || typeof state !== 'object' || !Array.isArray(state.accSum)) {
+      throw new Error(`GradientDensity.setState: \`state\` must be {bins, momentum, accSum: number[]}`);
+    }
+    if (state.bins !== this.bins || state.accSum.length !== this.bins) {
+      throw new Error(
+        `GradientDensity.setState: \`state.bins\` is ${state.bins} with ${state.accSum.length} accSum entries, ` +
+          `expected ${this.bins}; was the state saved from a loss with other bins?`,
+      );
+    }
+    if (state.momentum !== this.momentum) {
+      throw new Error(
+        `GradientDensity.setState: \`state.momentum\` is ${state.momentum}, expected ${this.momentum}`,
+      );
+    }
+    for (const v of state.accSum) {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+        throw new Error(
+          `GradientDensity.setState: \`state.accSum\` holds ${String(v)}; expected finite >= 0`,
+        );
+      }
+    }
+    this.accSum = Float32Array.from(state.accSum);
+  }
+
+  /**
+   * Updates the EMA with this call's counts and returns the weight of each bin (after the division by n), as
+   * torch float32 computes them:
+   * momentum m > 0: `S = fround(fround(fround(m) * S) + fround((1 - m) * c))`, `w = fround(fround(1 / S) * tot)`
+   * (torch evaluates `tot / S` as `S.reciprocal() * tot`); momentum 0: `w = fround(tot / c)`; then
+   * `w = fround(w / n)`. Empty bins get weight 0 and keep their S.
+   * @param counts valid elements per bin, length bins.
+   * @param tot the normaliser (>= 1), a float32 value.
+   */
+  weightTable(counts: ArrayLike<number>, tot: number): { weights: Float32Array; nNonEmpty: number } {
+    const m = this.momentum;
+    const m32 = Math.fround(m);
+    const tot32 = Math.fround(tot);
+    const weights = new Float32Array(this.bins);
+    let n = 0;
+    for (let j = 0; j < this.bins; j++) {
+      const c = counts[j]!;
+      if (c <= 0) continue;
+      n++;
+      if (m > 0) {
+        const s = Math.fround(Math.fround(m32 * this.accSum[j]!) + Math.fround((1 - m) * c));
+        this.accSum[j] = s;
+        weights[j] = Math.fround(Math.fround(1 / s) * tot32);
+      } else {
+        weights[j] = tot / c;
+      }
+    }
+    if (n > 0) for (let j = 0; j < this.bins; j++) weights[j] = weights[j]! / n;
+    return { weights, nNonEmpty: n };
+  }
+
+  /** Current EMA state values (a copy), or null when momentum is 0. */
+  accSumCopy(): number[] | null {
+    return this.momentum > 0 ? Array.from(this.accSum) : null;
+  }
+}
+
+/**
+ * Whether the engine is recording a gradient tape right now (inside `tf.grads`, `tf.variableGrads`,
+ * `optimizer.minimize`). Lets the GHM losses skip building the gradient tensor in inference-only calls.
+ * Reads an engine field of tfjs 4.22 (the version is pinned); when absent it answers true (always build).
+ */
+export function isRecordingGradients(): boolean {
+  const state = (tf.engine() as unknown as { state?: { gradientDepth?: number } }).state;
+  return state?.gradientDepth === undefined ? true : state.gradientDepth > 0;
+}

@@ -1,0 +1,28 @@
+/**
+ * Adapter from the library's loss contract `(pred, target, weight?, options)` to a `tf.layers` loss
+ * `(yTrue, yPred) => Scalar`, for `model.compile({ loss: asLayersLoss(sigmoidFocalLoss) })`.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { ReduceOptions } from './reduce.js';
+
+/** Any loss of the library as a function (GHM classes: `(p, t, w, o) => ghmc.call(p, t, w, o)`). */
+export type LossFunction<O extends ReduceOptions = ReduceOptions> = (
+  pred: tf.Tensor,
+  target: tf.Tensor,
+  weight: tf.Tensor | undefined,
+  options: O,
+) => tf.Tensor;
+
+/**
+ * @param loss the loss; it receives `yPred` as `pred`, `yTrue` as `target`, no weight.
+ * @param options passed on every call; `reduction` is forced to 'mean' unless 'sum' is asked for, so the result
+ *   is a scalar as tf.layers expects.
+ */
+export function asLayersLoss<O extends ReduceOptions>(
+  loss: LossFunction<O>,
+  options?: O,
+): (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar {
+  const opts = { ...(options ?? ({} as O)) };
+  if (opts.reduction !== 'sum') opts.reduction = 'mean';
+  return (yTrue, yPred) => loss(yPred, yTrue, undefined, opts) as tf.Scalar;
+}
