@@ -33,7 +33,7 @@ export function checkBoxXyxy(
   if (w < 0 || h < 0) {
     throw new Error(
       `${where}: box has a negative size, got width ${w} and height ${h} from [${box.join(', ')}] (xyxy); ` +
-        `expected x2 >= x1 and y2 >= y1; is the file's box format xywh?`,
+        `expected x2 >= x1 and y2 >= y1`,
     );
   }
   if (w === 0 || h === 0) {
