@@ -13,7 +13,7 @@
  *   dW  = transpose(r, [1, 2, 0, 3])      [kh, kw, Cin, Cout]
  * with xpad cropped to exactly (kh - 1) + (h - 1)*sH + 1 rows (and likewise columns), so that r has kh rows.
  * One XNNPACK convolution on wasm; any kernel size, stride and padding. A 1x1 stride-1 unpadded filter
- * gradient is a plain matMul of the explicitly transposed input with dy (transposed matMuls are slow on wasm).
+ * gradient is one plain matMul with an explicitly transposed operand (transposed matMuls are slow on wasm).
  * 'NCHW' inputs are transposed to NHWC first.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -58,9 +58,12 @@ export function conv2dFilterGradient(
       );
     }
     if (kh === 1 && kw === 1 && sH === 1 && sW === 1 && h === inH && w === inW && top === 0 && left === 0) {
-      // [N*H*W, Cin] -> [Cin, N*H*W] explicitly, then one untransposed matMul with dy [N*H*W, Cout].
-      const x2 = tf.transpose(tf.reshape(x, [n * inH * inW, cin]));
-      return tf.reshape(tf.matMul(x2, tf.reshape(dy, [n * h * w, cout])), filterShape);
+      // dW = x2^T dy2 with x2 [N*H*W, Cin], dy2 [N*H*W, Cout], as one untransposed matMul: transpose whichever
+      // operand has fewer channels (the copy is the expensive part), i.e. dW^T = dy2^T x2 when Cout < Cin.
+      const x2 = tf.reshape(x, [n * inH * inW, cin]);
+      const dy2 = tf.reshape(dy, [n * h * w, cout]);
+      if (cout < cin) return tf.reshape(tf.transpose(tf.matMul(tf.transpose(dy2), x2)), filterShape);
+      return tf.reshape(tf.matMul(tf.transpose(x2), dy2), filterShape);
     }
     // Rows/columns of the padded input that the kernel taps actually read.
     const needH = kh + (h - 1) * sH;
