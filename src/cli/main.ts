@@ -10,6 +10,8 @@ interface CommandModule {
 
 const commands: Record<string, () => Promise<CommandModule>> = {
   demo: () => import('./demo.js'),
+  data: () => import('./data.js'),
+  conformance: () => import('./conformance.js'),
   eval: () => import('./eval.js'),
   report: () => import('./report.js'),
 };
