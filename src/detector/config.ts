@@ -11,11 +11,10 @@
  * Head, assigner, coder, loss and test settings default to the reference GHM config (spec section 4).
  */
 import { z } from 'zod';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../data/transforms.js';
 
-/** ImageNet RGB mean in 0..255 pixel units (mmdetection `img_norm_cfg`). */
-export const IMAGENET_MEAN_RGB: [number, number, number] = [123.675, 116.28, 103.53];
-/** ImageNet RGB std in 0..255 pixel units. */
-export const IMAGENET_STD_RGB: [number, number, number] = [58.395, 57.12, 57.375];
+/** ImageNet RGB mean and std in 0..255 pixel units (mmdetection `img_norm_cfg`), shared with the data pipeline. */
+export { IMAGENET_MEAN as IMAGENET_MEAN_RGB, IMAGENET_STD as IMAGENET_STD_RGB } from '../data/transforms.js';
 
 /** Classification losses understood by the loss factory. */
 export const CLS_LOSS_TYPES = ['CrossEntropyLoss', 'OHEMLoss', 'FocalLoss', 'GHMC'] as const;
@@ -200,8 +199,8 @@ export const SHAPES_CONFIG: RetinaNetConfig = {
     img_scale: [128, 128],
     keep_ratio: true,
     size_divisor: 32,
-    mean: IMAGENET_MEAN_RGB,
-    std: IMAGENET_STD_RGB,
+    mean: IMAGENET_MEAN,
+    std: IMAGENET_STD,
   },
 };
 
@@ -244,8 +243,8 @@ export const COCO_R50_CONFIG: RetinaNetConfig = {
     img_scale: [1333, 800],
     keep_ratio: true,
     size_divisor: 32,
-    mean: IMAGENET_MEAN_RGB,
-    std: IMAGENET_STD_RGB,
+    mean: IMAGENET_MEAN,
+    std: IMAGENET_STD,
   },
 };
 

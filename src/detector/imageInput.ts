@@ -1,9 +1,11 @@
 /**
- * Single-image input preparation for `RetinaNet.detect` (mmdetection test pipeline): resize (keep ratio within
- * `img_scale`), normalise `(pixel - mean) / std` with RGB 0..255 constants, pad bottom/right with zeros to a
- * multiple of `size_divisor`.
+ * Single-image input preparation for `RetinaNet.detect`, with the data pipeline's own transforms
+ * (`src/data/transforms.ts`) so that inference sees exactly what training saw: keep-ratio resize within
+ * `img_scale` (bilinear, half-pixel centres), normalise `(pixel - mean) / std` with RGB 0..255 constants, pad
+ * bottom/right with zeros to a multiple of `size_divisor`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { keepRatioSize, normalizeImage, padInto, padToDivisor, resizeBilinear } from '../data/transforms.js';
 import type { PreprocessConfig } from './config.js';
 
 /** Raw pixels, row-major, RGB or RGBA (alpha dropped), 0..255. */
@@ -27,12 +29,12 @@ export interface ImageMeta {
   scale: [number, number];
 }
 
-/** Size after mmdetection's resize: keep ratio within (long edge, short edge) = `img_scale`, or stretch. */
+/** `[height, width]` after mmdetection's resize: keep ratio within (long edge, short edge) = `img_scale`, or stretch. */
 export function resizedSize(height: number, width: number, cfg: PreprocessConfig): [number, number] {
   const [longEdge, shortEdge] = cfg.img_scale;
   if (!cfg.keep_ratio) return [shortEdge, longEdge];
-  const s = Math.min(longEdge / Math.max(height, width), shortEdge / Math.min(height, width));
-  return [Math.max(1, Math.round(height * s)), Math.max(1, Math.round(width * s))];
+  const r = keepRatioSize(width, height, cfg.img_scale);
+  return [r.height, r.width];
 }
 
 /**
@@ -43,36 +45,31 @@ export function prepareImage(
   image: tf.Tensor3D | RawImage,
   cfg: PreprocessConfig,
 ): { input: tf.Tensor4D; meta: ImageMeta } {
-  const [h, w] = image instanceof tf.Tensor ? [image.shape[0], image.shape[1]] : [image.height, image.width];
+  const { rgb, height: h, width: w } = toRgbArray(image);
   const [rh, rw] = resizedSize(h, w, cfg);
-  const d = cfg.size_divisor;
-  const [ph, pw] = [Math.ceil(rh / d) * d, Math.ceil(rw / d) * d];
-  const input = tf.tidy(() => {
-    const rgb = toRgbTensor(image);
-    const resized = rh === h && rw === w ? rgb : tf.image.resizeBilinear(rgb, [rh, rw]);
-    const normalised = tf.div(tf.sub(resized, tf.tensor1d(cfg.mean)), tf.tensor1d(cfg.std));
-    const padded = tf.pad(normalised, [
-      [0, ph - rh],
-      [0, pw - rw],
-      [0, 0],
-    ]);
-    return tf.expandDims(padded, 0) as tf.Tensor4D;
-  });
+  const [ph, pw] = [padToDivisor(rh, cfg.size_divisor), padToDivisor(rw, cfg.size_divisor)];
+  const resized = normalizeImage(resizeBilinear(rgb, w, h, rw, rh), cfg.mean, cfg.std);
+  const batch = new Float32Array(ph * pw * 3);
+  padInto(batch, 0, ph, pw, resized, rw, rh);
   const meta: ImageMeta = {
     originalSize: [h, w],
     resizedSize: [rh, rw],
     paddedSize: [ph, pw],
     scale: [rh / h, rw / w],
   };
-  return { input, meta };
+  return { input: tf.tensor4d(batch, [1, ph, pw, 3]), meta };
 }
 
-function toRgbTensor(image: tf.Tensor3D | RawImage): tf.Tensor3D {
+function toRgbArray(image: tf.Tensor3D | RawImage): {
+  rgb: ArrayLike<number>;
+  height: number;
+  width: number;
+} {
   if (image instanceof tf.Tensor) {
     if (image.rank !== 3 || image.shape[2] !== 3) {
       throw new Error(`image has shape [${image.shape}], expected [H, W, 3] RGB`);
     }
-    return tf.cast(image, 'float32');
+    return { rgb: image.dataSync(), height: image.shape[0], width: image.shape[1] };
   }
   const c = image.channels ?? 3;
   if (image.data.length !== image.width * image.height * c) {
@@ -81,6 +78,13 @@ function toRgbTensor(image: tf.Tensor3D | RawImage): tf.Tensor3D {
         `${image.width} * ${image.height} * ${c}; pass channels: 4 for RGBA pixels`,
     );
   }
-  const t = tf.tensor3d(Float32Array.from(image.data), [image.height, image.width, c]);
-  return c === 3 ? t : tf.slice(t, [0, 0, 0], [image.height, image.width, 3]);
+  if (c === 3) return { rgb: image.data, height: image.height, width: image.width };
+  const n = image.width * image.height;
+  const rgb = new Float32Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    rgb[3 * i] = image.data[4 * i]!;
+    rgb[3 * i + 1] = image.data[4 * i + 1]!;
+    rgb[3 * i + 2] = image.data[4 * i + 2]!;
+  }
+  return { rgb, height: image.height, width: image.width };
 }

@@ -90,17 +90,18 @@ export class RetinaNet {
   }
 
   /**
-   * @param images `[B, H, W, 3]` normalised float32, H and W multiples of the largest stride.
+   * @param images `[B, H, W, 3]` normalised float32, H and W multiples of min(32, largest stride).
    * @param training batch statistics in BatchNorm (and running-statistics update) when true.
    */
   forward(images: tf.Tensor4D, training: boolean): HeadOutputs {
-    const maxStride = Math.max(...this.config.head.anchor_generator.strides);
+    // Backbone stages stop at stride 32; coarser levels (P6, P7) use 'same' padding and accept any size.
+    const maxStride = Math.min(32, Math.max(...this.config.head.anchor_generator.strides));
     if (images.rank !== 4 || images.shape[3] !== 3) {
       throw new Error(`images has shape [${images.shape}], expected [B, H, W, 3] normalised RGB`);
     }
     if (images.shape[1] % maxStride !== 0 || images.shape[2] % maxStride !== 0) {
       throw new Error(
-        `images has size ${images.shape[1]}x${images.shape[2]}, expected multiples of the largest stride ${maxStride}; ` +
+        `images has size ${images.shape[1]}x${images.shape[2]}, expected multiples of ${maxStride}; ` +
           `pad the batch (preprocess.size_divisor)`,
       );
     }

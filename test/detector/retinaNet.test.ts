@@ -138,7 +138,7 @@ test('computeLoss: an image without ground truth gives a box loss of exactly 0',
 });
 
 test('training: the loss falls when overfitting one batch, and steps leak no tensors', async () => {
-  await setupBackend({ backend: 'cpu' });
+  await setupBackend({ backend: process.env['DET_TEST_BACKEND'] ?? 'wasm' });
   const model = new RetinaNet(TINY, { buildLoss: buildStandInLoss, seed: 1 });
   const { images, gts } = tinyBatch();
   const opt = tf.train.adam(0.01);
