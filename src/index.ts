@@ -99,3 +99,48 @@ export type {
   LossType,
   LossState,
 } from './losses/index.js';
+export { CategoryMap, toCocoGroundTruth } from './data/dataset.js';
+export type {
+  DetectionDataset,
+  DatasetImage,
+  DatasetAnnotation,
+  DatasetCategory,
+  CocoGroundTruthFile,
+} from './data/dataset.js';
+export { DataWarnings } from './data/warnings.js';
+export type { WarningEntry } from './data/warnings.js';
+export { readCocoDataset, parseCocoGroundTruth, writeCocoDataset } from './data/coco.js';
+export type { ReadCocoOptions, CocoParseOptions } from './data/coco.js';
+export { readVocDataset, VOC_CLASSES } from './data/voc.js';
+export type { ReadVocOptions } from './data/voc.js';
+export { decodeImageFile, writePng } from './data/image.js';
+export type { RgbImage } from './data/image.js';
+export {
+  generateShapesDataset,
+  ensureShapesDataset,
+  shapesSplitPaths,
+  resolveShapesOptions,
+  renderShapesImage,
+  DEFAULT_SHAPE_CLASSES,
+  SHAPES_GENERATOR_VERSION,
+} from './data/shapes.js';
+export type { ShapesOptions, ShapesDatasetSummary, ShapesSplitSummary } from './data/shapes.js';
+export { SHAPE_CLASSES } from './data/shapeGeometry.js';
+export type { ShapeClass } from './data/shapeGeometry.js';
+export { applyAnnotationNoise } from './data/annotationNoise.js';
+export type { AnnotationNoiseOptions, NoiseCounts, NoiseRecord } from './data/annotationNoise.js';
+export {
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  keepRatioSize,
+  resizeBilinear,
+  scaleBoxesXyxy,
+  flipImageHorizontal,
+  flipBoxesXyxy,
+  normalizeImage,
+  padToDivisor,
+  padInto,
+  boxesToOriginal,
+} from './data/transforms.js';
+export { DetectionLoader, transformSample } from './data/loader.js';
+export type { LoaderOptions, LoaderState, DetectionBatch, TransformedSample } from './data/loader.js';

@@ -12,6 +12,7 @@
  * There is no background class in this numbering.
  */
 import type { DataWarnings } from './warnings.js';
+import type { CocoAnnotation, CocoGroundTruth } from '../eval/cocoTypes.js';
 
 /** One category of a dataset: its file id (COCO ids need not be contiguous) and name. */
 export interface DatasetCategory {
@@ -65,11 +66,6 @@ export interface DetectionDataset {
   info?: Record<string, unknown>;
 }
 
-/** Number of classes (no background). */
-export function numClasses(dataset: Pick<DetectionDataset, 'categories'>): number {
-  return dataset.categories.length;
-}
-
 /**
  * The category id <-> class index mapping of a category list (which must be sorted by ascending id,
  * as every reader returns it).
@@ -105,22 +101,14 @@ export class CategoryMap {
   }
 }
 
-/** A COCO ground-truth dict, as the COCO evaluator (and pycocotools) reads it. bbox is [x, y, w, h]. */
-export interface CocoGroundTruth {
+/**
+ * A COCO ground-truth dict as ghmdet writes it: the evaluator's `CocoGroundTruth` (bbox xywh) plus the file's
+ * `info` and, for VOC data, `difficult: 1` on difficult objects (a ghmdet extension; pycocotools ignores it).
+ */
+export interface CocoGroundTruthFile extends CocoGroundTruth {
   info?: Record<string, unknown>;
   images: { id: number; file_name: string; width: number; height: number }[];
-  annotations: {
-    id: number;
-    image_id: number;
-    category_id: number;
-    /** [x, y, w, h] in pixels. */
-    bbox: [number, number, number, number];
-    area: number;
-    /** 0 or 1. */
-    iscrowd: number;
-    /** 1 for VOC `difficult` objects (a ghmdet extension; pycocotools ignores the field). */
-    difficult?: number;
-  }[];
+  annotations: (CocoAnnotation & { iscrowd: number; difficult?: number })[];
   categories: { id: number; name: string; supercategory?: string }[];
 }
 
@@ -133,8 +121,8 @@ function roundCoord(v: number): number {
  * The dataset as a COCO ground-truth dict (bbox converted xyxy -> xywh, coordinates rounded to 1e-6 px),
  * for the COCO evaluator or to write a COCO file.
  */
-export function toCocoGroundTruth(dataset: DetectionDataset): CocoGroundTruth {
-  const gt: CocoGroundTruth = {
+export function toCocoGroundTruth(dataset: DetectionDataset): CocoGroundTruthFile {
+  const gt: CocoGroundTruthFile = {
     images: [],
     annotations: [],
     categories: dataset.categories.map((c) => ({
