@@ -1,6 +1,7 @@
 /**
  * The contract between the detector head and the losses (`src/losses`, factory `buildLoss(cfg)` in mmdetection
- * vocabulary). Repeated here as a type so the head states exactly what it relies on.
+ * vocabulary, the default). Stated here as a type so the head says exactly what it relies on, and so tests or
+ * users can pass another factory.
  *
  * Classification: `pred [N, K]` logits, `target [N, K]` one-hot {0, 1}, `weight [N, K]` (0 = ignored anchor).
  * Regression: `pred [N, 4]` deltas, `target [N, 4]` encoded deltas, `weight [N, 4]` (1 on positives' coordinates).

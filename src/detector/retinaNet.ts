@@ -6,6 +6,7 @@
  * pixels, xywh, like TF.js's coco-ssd model.
  */
 import * as tf from '@tensorflow/tfjs';
+import { buildLoss } from '../losses/build.js';
 import { concatLevelAnchors, generateAnchors, type LevelAnchors } from './anchors.js';
 import { ResNetBackbone } from './backbone.js';
 import { parseRetinaNetConfig, type RetinaNetConfig } from './config.js';
@@ -21,7 +22,7 @@ import { encodeImageTargets, type ImageGroundTruth, type ImageTargets } from './
 export interface RetinaNetOptions {
   /** Seed of the weight initialisation. Default 0. */
   seed?: number;
-  /** Loss factory (`buildLoss` of `src/losses`); needed only to train. */
+  /** Loss factory; default `buildLoss` of `src/losses` (with its value checks on). */
   buildLoss?: LossBuilder;
 }
 
@@ -60,7 +61,7 @@ export class RetinaNet {
       this.config.head,
       this.config.numClasses,
       this.config.neck.outChannels,
-      options.buildLoss,
+      options.buildLoss ?? ((cfg) => buildLoss(cfg)),
     );
   }
 
