@@ -113,6 +113,8 @@ export const evalConfigSchema = z.strictObject({
 });
 
 const fileSchema = z.strictObject({
+  /** A free-text note on what the config is for. */
+  description: z.string().optional(),
   model: z.looseObject({ preset: z.enum(['shapes', 'coco_r50']).optional() }).default({}),
   data: dataConfigSchema.prefault({}),
   train: trainConfigSchema,
@@ -125,6 +127,7 @@ export type EvalConfig = z.infer<typeof evalConfigSchema>;
 
 /** A resolved config: every default filled in, `model` a complete `RetinaNetConfig`. */
 export interface GhmdetConfig {
+  description?: string;
   model: RetinaNetConfig;
   data: DataConfig;
   train: TrainConfig;
@@ -158,7 +161,8 @@ export function parseConfig(json: unknown, source = 'config'): GhmdetConfig {
   const data = r.data.data;
   if (data.type !== 'shapes' && (data.train === undefined || data.val === undefined))
     throw new Error(`${source}: data.train and data.val are required for data.type '${data.type}'`);
-  return { model, data, train: r.data.train, eval: r.data.eval };
+  const description = r.data.description;
+  return { ...(description !== undefined ? { description } : {}), model, data, train: r.data.train, eval: r.data.eval };
 }
 
 /** Reads and validates a JSON config file. */

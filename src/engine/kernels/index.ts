@@ -4,7 +4,8 @@
  * - `wasm`: `Conv2DBackpropFilter` (missing in tfjs 4.22), a fast `Conv2DBackpropInput` (replacing the
  *   stock naive loop, which stays as the fallback for uncovered configurations), and `BatchMatMul` /
  *   `_FusedMatMul` that never multiply transposed operands (the slow path of XNNPACK's matMul); batched
- *   `_FusedMatMul` with a bias, which the stock wasm kernel gets wrong, is computed unfused.
+ *   `_FusedMatMul` with a bias, which the stock wasm kernel gets wrong, is computed unfused; and a
+ *   `GatherV2` without the stock kernel's per-element closure (table look-ups of the GHM losses).
  * - `cpu`: `Conv2DBackpropFilter` (replacing the stock one, which is pathologically slow).
  * - anything else, `tensorflow` (tfjs-node) included: nothing; results there are never changed.
  *
@@ -18,6 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import { fusedMatMulConfig, untransposedMatMulConfig } from './batchMatMul.js';
 import { conv2dBackpropFilterConfig } from './conv2dBackpropFilter.js';
 import { conv2dBackpropInputConfig } from './conv2dBackpropInput.js';
+import { gatherV2Config } from './gatherV2.js';
 import { isProjectKernel } from './kernelTensors.js';
 
 /** Builds the replacement for a kernel from the stock one (undefined when the backend has none). */
@@ -29,6 +31,7 @@ const KERNELS: Record<string, Record<string, KernelFactory>> = {
     Conv2DBackpropInput: (backendName, stock) => conv2dBackpropInputConfig(backendName, stock),
     BatchMatMul: (_, stock) => (stock === undefined ? null : untransposedMatMulConfig(stock)),
     _FusedMatMul: (_, stock) => (stock === undefined ? null : fusedMatMulConfig(stock)),
+    GatherV2: (_, stock) => (stock === undefined ? null : gatherV2Config(stock)),
   },
   cpu: {
     Conv2DBackpropFilter: (backendName) => conv2dBackpropFilterConfig(backendName),

@@ -1,0 +1,210 @@
+/**
+ * A detector training run from a resolved config: read (or generate) the data, build the RetinaNet, train it
+ * with periodic COCO evaluation, evaluate the final weights on the whole validation split, and leave everything
+ * in the run folder. Also reopens a finished run (`loadRun`) for `predict` and `eval --run`.
+ *
+ * Run folder: `config.json` (resolved config), `log.jsonl`, `checkpoint.json` + `ckpt-*` (see checkpoint.ts),
+ * `categories.json` (class index -> dataset category id and name), and after the final evaluation
+ * `eval.json` (COCO stats) and `results_val.json` (validation detections, COCO result format, xywh).
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { iterationSchedule, parseConfig, type DataConfig, type GhmdetConfig } from '../config.js';
+import { readCocoDataset } from '../data/coco.js';
+import type { DetectionDataset } from '../data/dataset.js';
+import { ensureShapesDataset, shapesSplitPaths, type ShapesOptions } from '../data/shapes.js';
+import { readVocDataset } from '../data/voc.js';
+import { RetinaNet } from '../detector/retinaNet.js';
+import type { CocoEvalResult } from '../eval/cocoEval.js';
+import type { CocoDetection } from '../eval/cocoTypes.js';
+import { buildLoss } from '../losses/index.js';
+import { loadCheckpoint } from './checkpoint.js';
+import { cocoEvalHook, evaluateDetector, loadDatasetImages } from './cocoValidation.js';
+import { DetectorBatches } from './detectorBatches.js';
+import { detectorTrainable } from './detectorTrainable.js';
+import { CONFIG_FILE, restoreWeights, train, type TrainResult } from './trainer.js';
+
+export const CATEGORIES_FILE = 'categories.json';
+export const EVAL_FILE = 'eval.json';
+export const VAL_RESULTS_FILE = 'results_val.json';
+
+export interface RunData {
+  train: DetectionDataset;
+  val: DetectionDataset;
+}
+
+/** Reads the training and validation splits; a shapes dataset is generated into `data.root` when absent. */
+export async function loadData(data: DataConfig, log: (line: string) => void = () => {}): Promise<RunData> {
+  switch (data.type) {
+    case 'shapes': {
+      const summary = await ensureShapesDataset(data.root, data.shapes as ShapesOptions);
+      log(
+        `${summary.generated ? 'generated' : 'found'} shapes dataset in ${data.root}: ` +
+          `${summary.train.images} train / ${summary.val.images} val images`,
+      );
+      const read = (split: 'train' | 'val') => {
+        const p = shapesSplitPaths(data.root, split);
+        return readCocoDataset({ annotationFile: p.annotationFile, imageRoot: p.imageRoot });
+      };
+      return { train: await read('train'), val: await read('val') };
+    }
+    case 'coco': {
+      const read = (s: NonNullable<DataConfig['train']>) =>
+        readCocoDataset({ annotationFile: join(data.root, s.ann_file), imageRoot: join(data.root, s.img_prefix ?? '') });
+      return { train: await read(data.train!), val: await read(data.val!) };
+    }
+    case 'voc':
+      return {
+        train: await readVocDataset({ root: data.root, split: data.train!.ann_file }),
+        val: await readVocDataset({ root: data.root, split: data.val!.ann_file }),
+      };
+  }
+}
+
+/** The class index -> category mapping a run records, so predictions speak the dataset's category ids. */
+export interface RunCategory {
+  id: number;
+  name: string;
+}
+
+/** Fills in `model.classNames` from the dataset and checks `numClasses` against it. */
+export function bindCategories(config: GhmdetConfig, dataset: DetectionDataset): GhmdetConfig {
+  const k = dataset.categories.length;
+  if (config.model.numClasses !== k)
+    throw new Error(
+      `model.numClasses is ${config.model.numClasses} but the dataset has ${k} categories ` +
+        `(${dataset.categories.map((c) => c.name).join(', ')}); set model.numClasses to ${k}`,
+    );
+  const names = dataset.categories.map((c) => c.name);
+  return { ...config, model: { ...config.model, classNames: config.model.classNames ?? names } };
+}
+
+export function buildModel(config: GhmdetConfig): RetinaNet {
+  return new RetinaNet(config.model, { seed: config.train.seed, buildLoss });
+}
+
+export interface TrainDetectorOptions {
+  runDir: string;
+  resume?: boolean;
+  /** Progress bar on stderr. Default true. */
+  progress?: boolean;
+  /** Status lines. Default: stderr. */
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface TrainDetectorResult {
+  config: GhmdetConfig;
+  model: RetinaNet;
+  data: RunData;
+  train: TrainResult;
+  /** Evaluation of the final weights on the whole validation split; null when the run was interrupted. */
+  evaluation: CocoEvalResult | null;
+  detections: CocoDetection[];
+}
+
+/** Trains, evaluates and writes the run folder; the caller disposes `model`. */
+export async function trainDetector(
+  input: GhmdetConfig,
+  options: TrainDetectorOptions,
+): Promise<TrainDetectorResult> {
+  const log = options.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const data = await loadData(input.data, log);
+  const config = bindCategories(input, data.train);
+  const model = buildModel(config);
+  try {
+    log(`model: RetinaNet, ${model.numParameters().toLocaleString('en-US')} parameters, ${config.model.numClasses} classes`);
+    const source = DetectorBatches.forTraining(data.train, {
+      batchSize: config.data.batch_size,
+      flipRatio: config.data.flip_ratio,
+      seed: config.data.seed,
+      preprocess: config.model.preprocess,
+    });
+    const schedule = iterationSchedule(config.train, source.batchesPerEpoch);
+    const periodicImages =
+      config.eval.interval > 0 ? await loadDatasetImages(data.val, config.eval.max_images ?? undefined) : [];
+    const categories: RunCategory[] = data.train.categories.map((c) => ({ id: c.id, name: c.name }));
+    await mkdir(options.runDir, { recursive: true });
+    await writeFile(join(options.runDir, CATEGORIES_FILE), JSON.stringify(categories, null, 2) + '\n');
+    const t = config.train;
+    const trainResult = await train(detectorTrainable(model), source, {
+      runDir: options.runDir,
+      maxIters: schedule.maxIters,
+      schedule: {
+        baseLr: t.optimizer.lr,
+        steps: schedule.steps,
+        gamma: t.lr_config.gamma,
+        warmupIters: schedule.warmupIters,
+        warmupRatio: t.lr_config.warmup_ratio,
+      },
+      optimizer: {
+        momentum: t.optimizer.momentum,
+        weightDecay: t.optimizer.weight_decay,
+        decayNormAndBias: t.optimizer.decay_norm_and_bias,
+      },
+      gradClipMaxNorm: t.grad_clip?.max_norm ?? null,
+      logInterval: t.log_interval,
+      checkpointInterval: t.checkpoint_interval,
+      keepCheckpoints: t.keep_checkpoints,
+      evalInterval: config.eval.interval,
+      evaluate: cocoEvalHook(model, data.val, periodicImages),
+      resume: options.resume ?? false,
+      config: JSON.parse(JSON.stringify(config)),
+      progress: options.progress ?? true,
+      message: log,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (trainResult.stopped) return { config, model, data, train: trainResult, evaluation: null, detections: [] };
+    log(`evaluating on ${data.val.images.length} validation images`);
+    const valImages = await loadDatasetImages(data.val);
+    const { result, detections } = evaluateDetector(model, data.val, valImages);
+    await writeFile(
+      join(options.runDir, EVAL_FILE),
+      JSON.stringify({ iter: trainResult.iteration, stats: result.stats, statsNames: result.statsNames }, null, 2) +
+        '\n',
+    );
+    await writeFile(join(options.runDir, VAL_RESULTS_FILE), JSON.stringify(detections));
+    return { config, model, data, train: trainResult, evaluation: result, detections };
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+}
+
+export interface LoadedRun {
+  config: GhmdetConfig;
+  model: RetinaNet;
+  categories: RunCategory[];
+  iteration: number;
+}
+
+/** Rebuilds a run's model from its `config.json` and loads the weights of its current checkpoint. */
+export async function loadRun(runDir: string): Promise<LoadedRun> {
+  const configPath = join(runDir, CONFIG_FILE);
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(configPath, 'utf8'));
+  } catch (err) {
+    throw new Error(`${runDir} is not a run folder: ${configPath} could not be read (${(err as Error).message})`);
+  }
+  const config = parseConfig(json, configPath);
+  const ckpt = await loadCheckpoint(runDir);
+  if (ckpt === null) throw new Error(`${runDir} has no checkpoint (checkpoint.json); has the run saved one yet?`);
+  const model = buildModel(config);
+  try {
+    restoreWeights(detectorTrainable(model), ckpt.weights);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  let categories: RunCategory[];
+  try {
+    categories = JSON.parse(await readFile(join(runDir, CATEGORIES_FILE), 'utf8')) as RunCategory[];
+  } catch {
+    categories = Array.from({ length: config.model.numClasses }, (_, k) => ({
+      id: k + 1,
+      name: config.model.classNames?.[k] ?? String(k),
+    }));
+  }
+  return { config, model, categories, iteration: ckpt.iteration };
+}
