@@ -162,7 +162,13 @@ export function parseConfig(json: unknown, source = 'config'): GhmdetConfig {
   if (data.type !== 'shapes' && (data.train === undefined || data.val === undefined))
     throw new Error(`${source}: data.train and data.val are required for data.type '${data.type}'`);
   const description = r.data.description;
-  return { ...(description !== undefined ? { description } : {}), model, data, train: r.data.train, eval: r.data.eval };
+  return {
+    ...(description !== undefined ? { description } : {}),
+    model,
+    data,
+    train: r.data.train,
+    eval: r.data.eval,
+  };
 }
 
 /** Reads and validates a JSON config file. */

@@ -10,6 +10,8 @@ interface CommandModule {
 
 const commands: Record<string, () => Promise<CommandModule>> = {
   demo: () => import('./demo.js'),
+  train: () => import('./train.js'),
+  predict: () => import('./predict.js'),
   data: () => import('./data.js'),
   conformance: () => import('./conformance.js'),
   eval: () => import('./eval.js'),

@@ -14,14 +14,18 @@ import { loadRun } from '../train/detectorRun.js';
 import { drawDetections } from '../train/drawDetections.js';
 import { helpText, parseArgs, stringFlag, type FlagSpec } from './args.js';
 
-export const summary = "detect objects in images with a run's checkpoint (COCO results JSON, optional drawings)";
+export const summary =
+  "detect objects in images with a run's checkpoint (COCO results JSON, optional drawings)";
 
 const spec: Record<string, FlagSpec> = {
   run: { type: 'string', description: 'run folder written by ghmdet train' },
   images: { type: 'list', description: 'an image folder or image files (repeat the flag, or list after --)' },
   out: { type: 'string', description: 'results file (COCO result format), default results.json' },
   draw: { type: 'string', description: 'folder for PNGs with the detections drawn' },
-  'score-thr': { type: 'string', description: 'drop detections below this score in the output (default 0.05)' },
+  'score-thr': {
+    type: 'string',
+    description: 'drop detections below this score in the output (default 0.05)',
+  },
   backend: { type: 'string', description: 'tensorflow | wasm | cpu (default: auto)' },
   help: { type: 'boolean', description: 'show this help' },
 };
@@ -82,9 +86,16 @@ export async function run(argv: string[]): Promise<number> {
       if (ids.has(imageId)) throw new Error(`predict: two images map to image_id ${imageId} (${file})`);
       ids.add(imageId);
       const img = await decodeImageFile(file, file);
-      const dets = model.detectSync({ data: img.data, width: img.width, height: img.height }).filter((d) => d.score >= scoreThr);
+      const dets = model
+        .detectSync({ data: img.data, width: img.width, height: img.height })
+        .filter((d) => d.score >= scoreThr);
       for (const d of dets)
-        results.push({ image_id: imageId, category_id: categories[d.classIndex]!.id, bbox: d.bbox, score: d.score });
+        results.push({
+          image_id: imageId,
+          category_id: categories[d.classIndex]!.id,
+          bbox: d.bbox,
+          score: d.score,
+        });
       if (drawDir !== undefined) {
         await drawDetections(
           file,
@@ -96,7 +107,9 @@ export async function run(argv: string[]): Promise<number> {
     }
     await writeFile(outFile, JSON.stringify(results));
     process.stderr.write(
-      `wrote ${results.length} detections to ${outFile}` + (drawDir !== undefined ? `, drawings in ${drawDir}` : '') + '\n',
+      `wrote ${results.length} detections to ${outFile}` +
+        (drawDir !== undefined ? `, drawings in ${drawDir}` : '') +
+        '\n',
     );
     return 0;
   } finally {

@@ -11,7 +11,8 @@ import { CONFIG_FILE } from '../train/trainer.js';
 import { trainDetector } from '../train/detectorRun.js';
 import { helpText, intFlag, parseArgs, stringFlag, type FlagSpec } from './args.js';
 
-export const summary = 'train a detector from a config file (run folder with checkpoints, log and evaluation)';
+export const summary =
+  'train a detector from a config file (run folder with checkpoints, log and evaluation)';
 
 const spec: Record<string, FlagSpec> = {
   config: { type: 'string', description: 'config file (JSON: { model, data, train, eval }); see configs/' },
@@ -52,7 +53,10 @@ export async function run(argv: string[]): Promise<number> {
     throw new Error(`train: --workers ${workers} is not available in this build; use --workers 1`);
   const maxIters = intFlag('train', args, 'max-iters', 0, 1);
   out ??= join('runs', configPath!.replace(/^.*[\\/]/, '').replace(/\.json$/, ''));
-  const base = configPath !== undefined ? await loadConfigFile(configPath) : await loadConfigFile(join(out, CONFIG_FILE));
+  const base =
+    configPath !== undefined
+      ? await loadConfigFile(configPath)
+      : await loadConfigFile(join(out, CONFIG_FILE));
   const config = withOverrides(base, stringFlag(args, 'data'), maxIters);
 
   const log = (line: string) => process.stderr.write(line + '\n');

@@ -18,7 +18,10 @@ export interface LoadedImage {
 }
 
 /** Decodes the first `maxImages` images of `dataset` (all when undefined). */
-export async function loadDatasetImages(dataset: DetectionDataset, maxImages?: number): Promise<LoadedImage[]> {
+export async function loadDatasetImages(
+  dataset: DetectionDataset,
+  maxImages?: number,
+): Promise<LoadedImage[]> {
   const images = maxImages === undefined ? dataset.images : dataset.images.slice(0, maxImages);
   return Promise.all(
     images.map(async (image) => ({
@@ -94,6 +97,10 @@ export function evaluateDetector(
 }
 
 /** The trainer's evaluation hook: COCO bbox metrics of `model` on `images` (decoded once by the caller). */
-export function cocoEvalHook(model: RetinaNet, dataset: DetectionDataset, images: readonly LoadedImage[]): EvalHook {
+export function cocoEvalHook(
+  model: RetinaNet,
+  dataset: DetectionDataset,
+  images: readonly LoadedImage[],
+): EvalHook {
   return async () => bboxMetrics(evaluateDetector(model, dataset, images).result);
 }

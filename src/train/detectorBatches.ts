@@ -32,7 +32,9 @@ export interface DetectorBatchesOptions {
 export function trainingLoader(dataset: DetectionDataset, options: DetectorBatchesOptions): DetectionLoader {
   const p = options.preprocess;
   if (!p.keep_ratio)
-    throw new Error('trainingLoader: preprocess.keep_ratio false is not supported by the data loader; set it to true');
+    throw new Error(
+      'trainingLoader: preprocess.keep_ratio false is not supported by the data loader; set it to true',
+    );
   return new DetectionLoader(dataset, {
     batchSize: options.batchSize,
     shuffle: true,

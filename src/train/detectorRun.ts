@@ -50,7 +50,10 @@ export async function loadData(data: DataConfig, log: (line: string) => void = (
     }
     case 'coco': {
       const read = (s: NonNullable<DataConfig['train']>) =>
-        readCocoDataset({ annotationFile: join(data.root, s.ann_file), imageRoot: join(data.root, s.img_prefix ?? '') });
+        readCocoDataset({
+          annotationFile: join(data.root, s.ann_file),
+          imageRoot: join(data.root, s.img_prefix ?? ''),
+        });
       return { train: await read(data.train!), val: await read(data.val!) };
     }
     case 'voc':
@@ -113,7 +116,9 @@ export async function trainDetector(
   const config = bindCategories(input, data.train);
   const model = buildModel(config);
   try {
-    log(`model: RetinaNet, ${model.numParameters().toLocaleString('en-US')} parameters, ${config.model.numClasses} classes`);
+    log(
+      `model: RetinaNet, ${model.numParameters().toLocaleString('en-US')} parameters, ${config.model.numClasses} classes`,
+    );
     const source = DetectorBatches.forTraining(data.train, {
       batchSize: config.data.batch_size,
       flipRatio: config.data.flip_ratio,
@@ -154,14 +159,18 @@ export async function trainDetector(
       message: log,
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    if (trainResult.stopped) return { config, model, data, train: trainResult, evaluation: null, detections: [] };
+    if (trainResult.stopped)
+      return { config, model, data, train: trainResult, evaluation: null, detections: [] };
     log(`evaluating on ${data.val.images.length} validation images`);
     const valImages = await loadDatasetImages(data.val);
     const { result, detections } = evaluateDetector(model, data.val, valImages);
     await writeFile(
       join(options.runDir, EVAL_FILE),
-      JSON.stringify({ iter: trainResult.iteration, stats: result.stats, statsNames: result.statsNames }, null, 2) +
-        '\n',
+      JSON.stringify(
+        { iter: trainResult.iteration, stats: result.stats, statsNames: result.statsNames },
+        null,
+        2,
+      ) + '\n',
     );
     await writeFile(join(options.runDir, VAL_RESULTS_FILE), JSON.stringify(detections));
     return { config, model, data, train: trainResult, evaluation: result, detections };
@@ -185,11 +194,14 @@ export async function loadRun(runDir: string): Promise<LoadedRun> {
   try {
     json = JSON.parse(await readFile(configPath, 'utf8'));
   } catch (err) {
-    throw new Error(`${runDir} is not a run folder: ${configPath} could not be read (${(err as Error).message})`);
+    throw new Error(
+      `${runDir} is not a run folder: ${configPath} could not be read (${(err as Error).message})`,
+    );
   }
   const config = parseConfig(json, configPath);
   const ckpt = await loadCheckpoint(runDir);
-  if (ckpt === null) throw new Error(`${runDir} has no checkpoint (checkpoint.json); has the run saved one yet?`);
+  if (ckpt === null)
+    throw new Error(`${runDir} has no checkpoint (checkpoint.json); has the run saved one yet?`);
   const model = buildModel(config);
   try {
     restoreWeights(detectorTrainable(model), ckpt.weights);

@@ -21,7 +21,12 @@ function escapeXml(s: string): string {
 }
 
 /** The SVG overlay (same size as the image) for `boxes`; `colorIndex[i]` picks each box's colour. */
-export function detectionsSvg(width: number, height: number, boxes: readonly DrawnBox[], colorIndex: readonly number[]): string {
+export function detectionsSvg(
+  width: number,
+  height: number,
+  boxes: readonly DrawnBox[],
+  colorIndex: readonly number[],
+): string {
   const font = Math.max(8, Math.round(Math.min(width, height) / 24));
   const stroke = Math.max(1, Math.round(Math.min(width, height) / 200));
   const parts = boxes.map((b, i) => {
@@ -50,7 +55,8 @@ export async function drawDetections(
   const meta = await sharp(imagePath).metadata();
   const width = meta.width;
   const height = meta.height;
-  if (width === undefined || height === undefined) throw new Error(`drawDetections: ${imagePath} has no size`);
+  if (width === undefined || height === undefined)
+    throw new Error(`drawDetections: ${imagePath} has no size`);
   const svg = detectionsSvg(width, height, boxes, colorIndex);
   await mkdir(dirname(outPath), { recursive: true });
   await sharp(imagePath)

@@ -69,3 +69,27 @@ test('iterationSchedule: epochs become iterations; warm-up off when warmup is nu
   assert.deepEqual(iterationSchedule(d.train, 7), { maxIters: 100, steps: [60], warmupIters: 0 });
   assert.throws(() => iterationSchedule(d.train, 0), /batchesPerEpoch must be >= 1/);
 });
+
+test('configs/: every shipped config parses and its losses build', async () => {
+  const { readdir } = await import('node:fs/promises');
+  const { loadConfigFile } = await import('../../src/config.js');
+  const { buildLoss } = await import('../../src/losses/index.js');
+  const files = (await readdir('configs')).filter((f) => f.endsWith('.json'));
+  assert.ok(files.length >= 7, `configs/ has ${files.length} files`);
+  const pairs = new Set<string>();
+  for (const f of files) {
+    const c = await loadConfigFile(`configs/${f}`);
+    buildLoss(c.model.head.loss_cls);
+    buildLoss(c.model.head.loss_bbox);
+    pairs.add(`${c.model.head.loss_cls.type}+${c.model.head.loss_bbox.type}`);
+  }
+  for (const p of [
+    'CrossEntropyLoss+SmoothL1Loss',
+    'OHEMLoss+SmoothL1Loss',
+    'FocalLoss+SmoothL1Loss',
+    'GHMC+SmoothL1Loss',
+    'GHMC+ASL1Loss',
+    'GHMC+GHMR',
+  ])
+    assert.ok(pairs.has(p), `a config trains ${p}`);
+});

@@ -73,7 +73,9 @@ test('detector training: interrupted + resumed equals uninterrupted, bitwise (we
       message: () => {},
       ...opts,
     });
-    const weights = [...trainable.variables, ...trainable.buffers!].map((v) => Array.from(v.variable.dataSync()));
+    const weights = [...trainable.variables, ...trainable.buffers!].map((v) =>
+      Array.from(v.variable.dataSync()),
+    );
     const state = trainable.getState();
     model.dispose();
     return { weights, state };
@@ -101,9 +103,19 @@ test('ghmdet train writes a run folder; ghmdet predict detects with it and draws
     console.log = origLog;
     process.stderr.write = origErr;
   }
-  assert.match(out.join('\n'), /Average Precision {2}\(AP\) @\[ IoU=0\.50:0\.95 \| area= {3}all \| maxDets=100 \] = /);
+  assert.match(
+    out.join('\n'),
+    /Average Precision {2}\(AP\) @\[ IoU=0\.50:0\.95 \| area= {3}all \| maxDets=100 \] = /,
+  );
   const files = await readdir(runDir);
-  for (const f of ['config.json', 'log.jsonl', 'checkpoint.json', 'categories.json', 'eval.json', 'results_val.json'])
+  for (const f of [
+    'config.json',
+    'log.jsonl',
+    'checkpoint.json',
+    'categories.json',
+    'eval.json',
+    'results_val.json',
+  ])
     assert.ok(files.includes(f), `run folder has ${f}`);
   const records = await new RunLog(join(runDir, 'log.jsonl')).read();
   assert.deepEqual(
@@ -123,7 +135,18 @@ test('ghmdet train writes a run folder; ghmdet predict detects with it and draws
   process.stderr.write = (() => true) as typeof process.stderr.write;
   try {
     assert.equal(
-      await predictCommand(['--run', runDir, '--images', valImages, '--out', results, '--draw', drawDir, '--score-thr', '0']),
+      await predictCommand([
+        '--run',
+        runDir,
+        '--images',
+        valImages,
+        '--out',
+        results,
+        '--draw',
+        drawDir,
+        '--score-thr',
+        '0',
+      ]),
       0,
     );
   } finally {
