@@ -67,10 +67,19 @@ export function drawBackground(canvas: Canvas, rng: Random): BackgroundKind {
   return kind;
 }
 
-/** Adds zero-mean Gaussian noise of standard deviation `sigma` (0..255 units) to every value. */
+/**
+ * Adds zero-mean Gaussian noise of standard deviation `sigma` (0..255 units) to every value. Box-Muller,
+ * using both of its outputs (cos and sin) for consecutive values.
+ */
 export function addNoise(canvas: Canvas, sigma: number, rng: Random): void {
   if (sigma <= 0) return;
-  for (let i = 0; i < canvas.data.length; i++) canvas.data[i] = canvas.data[i]! + rng.normal(0, sigma);
+  const d = canvas.data;
+  for (let i = 0; i < d.length; i += 2) {
+    const r = sigma * Math.sqrt(-2 * Math.log(1 - rng.next()));
+    const t = 2 * Math.PI * rng.next();
+    d[i] = d[i]! + r * Math.cos(t);
+    if (i + 1 < d.length) d[i + 1] = d[i + 1]! + r * Math.sin(t);
+  }
 }
 
 /** Mean colour of the canvas over the integer pixel window [x0, x1) x [y0, y1). */

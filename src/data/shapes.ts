@@ -42,7 +42,7 @@ import {
 import { writePng } from './image.js';
 
 /** Bumped whenever the generator's output for the same options changes (invalidates `ensureShapesDataset`). */
-export const SHAPES_GENERATOR_VERSION = 1;
+export const SHAPES_GENERATOR_VERSION = 2;
 export const SHAPES_MARKER_FILE = 'shapes-dataset.json';
 
 export interface ShapesOptions {
