@@ -13,8 +13,8 @@ export type {
   NormHistogram,
   GhmRegions,
 } from './analysis/gradientStats.js';
-export { gradStatsFileName, writeGradientStats, readGradientStats, loadRun } from './analysis/runFiles.js';
-export type { RunData, RunLogData } from './analysis/runFiles.js';
+export { gradStatsFileName, writeGradientStats, readGradientStats, readRunFolder } from './analysis/runFiles.js';
+export type { RunFolder, RunLogData } from './analysis/runFiles.js';
 export { buildReport, writeReport } from './analysis/report.js';
 export { RetinaNet } from './detector/retinaNet.js';
 export type { RetinaNetOptions, Detection, LossStates } from './detector/retinaNet.js';

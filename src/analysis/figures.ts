@@ -17,7 +17,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { GradientStats, GhmRegions, NormHistogram } from './gradientStats.js';
 import { focalGradientNorm, ghmWeightAt, smoothL1NormFromAsl1 } from './normCurves.js';
-import type { RunData, RunLogData } from './runFiles.js';
+import type { RunFolder, RunLogData } from './runFiles.js';
 
 /** A figure: a stable id (file-name safe), a title, a one-sentence caption and its Vega-Lite spec. */
 export interface Figure {
@@ -388,7 +388,7 @@ export function validationFigure(log: RunLogData, runName?: string): Figure {
  * One quantity of several runs over iterations: a loss term of the `train` records (`kind: 'loss'`) or an
  * evaluation metric (`kind: 'val'`), one line per run.
  */
-export function runComparisonFigure(runs: RunData[], kind: 'loss' | 'val', name: string): Figure {
+export function runComparisonFigure(runs: RunFolder[], kind: 'loss' | 'val', name: string): Figure {
   const rows: Row[] = [];
   for (const run of runs) {
     if (kind === 'loss') {
@@ -428,7 +428,7 @@ export function runComparisonFigure(runs: RunData[], kind: 'loss' | 'val', name:
  * distribution, re-weighted norm and cumulative contribution of each family present; and the distribution over
  * training when there are several statistics files.
  */
-export function runFigures(run: RunData): Figure[] {
+export function runFigures(run: RunFolder): Figure[] {
   const figs: Figure[] = [];
   if (run.log.train.length > 0) figs.push(lossCurvesFigure(run.log, run.name));
   if (run.log.val.length > 0) figs.push(validationFigure(run.log, run.name));

@@ -11,7 +11,7 @@ import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
 import { runComparisonFigure, runFigures, validationMetricNames, type Figure } from './figures.js';
 import { renderSvg } from './renderSvg.js';
-import { loadRun, type RunData } from './runFiles.js';
+import { readRunFolder, type RunFolder } from './runFiles.js';
 
 export interface ReportOptions {
   /** Page title. Default `ghmdet report: <run names>`. */
@@ -54,14 +54,14 @@ function table(header: string[], rows: string[][], cls = ''): string {
   return `<table${cls ? ` class="${cls}"` : ''}><thead><tr>${th}</tr></thead><tbody>\n${trs}\n</tbody></table>`;
 }
 
-/** Last value of each loss term and the metrics of the last evaluation of a run. */
-function finalValues(run: RunData): {
+/** Last value of each loss term and the final evaluation (eval.json, else the last evaluation record). */
+function finalValues(run: RunFolder): {
   losses: Record<string, number>;
   metrics: Record<string, number>;
   iter: number | null;
 } {
   const lastTrain = run.log.train[run.log.train.length - 1];
-  const lastVal = run.log.val[run.log.val.length - 1];
+  const lastVal = run.finalEval ?? run.log.val[run.log.val.length - 1];
   return {
     losses: lastTrain?.losses ?? {},
     metrics: lastVal?.metrics ?? {},
@@ -90,7 +90,7 @@ async function figureHtml(fig: Figure, scope: string): Promise<string> {
   ].join('\n');
 }
 
-function comparisonTable(runs: RunData[]): string {
+function comparisonTable(runs: RunFolder[]): string {
   const finals = runs.map(finalValues);
   const lossNames = [...new Set(finals.flatMap((f) => Object.keys(f.losses)))].sort();
   const metricNames = [...new Set(finals.flatMap((f) => Object.keys(f.metrics)))].sort();
@@ -105,7 +105,7 @@ function comparisonTable(runs: RunData[]): string {
 }
 
 async function runSection(
-  run: RunData,
+  run: RunFolder,
   runIndex: string,
   o: Required<Omit<ReportOptions, 'title'>>,
 ): Promise<string> {
@@ -116,19 +116,19 @@ async function runSection(
     parts.push('<h3>Configuration</h3>', table(['key', 'value'], shown, 'config'));
     if (entries.length > shown.length) parts.push(`<p>(${entries.length - shown.length} more entries)</p>`);
   }
-  const final = finalValues(run);
-  if (Object.keys(final.metrics).length > 0) {
-    const lastVal = run.log.val[run.log.val.length - 1]!;
+  const final = run.finalEval ?? run.log.val[run.log.val.length - 1] ?? null;
+  if (final !== null) {
     const names = Object.keys(final.metrics);
+    const what = run.finalEval !== null ? 'Final COCO evaluation' : 'Last periodic evaluation';
     parts.push(
-      `<h3>Final evaluation (iteration ${lastVal.iter})</h3>`,
+      `<h3>${what} (iteration ${final.iter})</h3>`,
       table(
         ['metric', 'value'],
         names.map((k) => [k, formatNumber(final.metrics[k])]),
         'metrics',
       ),
     );
-  } else parts.push('<p>No evaluation records in the log.</p>');
+  } else parts.push('<p>No evaluation results (eval.json or evaluation records in the log).</p>');
   const figs = runFigures(run);
   if (figs.length > 0) parts.push('<h3>Figures</h3>', '<div class="figures">');
   for (const f of figs) parts.push(await figureHtml(f, `${runIndex}-${f.id}`));
@@ -153,7 +153,7 @@ svg { max-width: 100%; height: auto; }
 `;
 
 /** The report of already loaded runs, as one HTML string. */
-export async function buildReport(runs: RunData[], options: ReportOptions = {}): Promise<string> {
+export async function buildReport(runs: RunFolder[], options: ReportOptions = {}): Promise<string> {
   if (runs.length === 0) throw new Error('buildReport: runs is empty; expected at least one run folder');
   const o = { maxConfigEntries: options.maxConfigEntries ?? 80 };
   const title = options.title ?? `ghmdet report: ${runs.map((r) => r.name).join(', ')}`;
@@ -191,8 +191,8 @@ export async function writeReport(
   outPath: string,
   options: ReportOptions = {},
 ): Promise<string> {
-  const runs: RunData[] = [];
-  for (const dir of runDirs) runs.push(await loadRun(dir));
+  const runs: RunFolder[] = [];
+  for (const dir of runDirs) runs.push(await readRunFolder(dir));
   const html = await buildReport(runs, options);
   await fs.mkdir(dirname(outPath), { recursive: true });
   await fs.writeFile(outPath, html);

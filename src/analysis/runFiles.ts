@@ -8,6 +8,8 @@
  *                                          training  {mode: 'train', iter, epoch, lr, loss, loss_cls, loss_bbox, ...,
  *                                                     grad_norm, images_per_s, time}
  *                                          evaluation {mode: 'val', iter, epoch, bbox_mAP, bbox_mAP_50, ...}
+ *   eval.json                            the final evaluation on the whole validation split (the trainer):
+ *                                          {iter, stats: number[12], statsNames: string[12]} (COCO's 12 stats)
  *   analysis/
  *     grad_stats_iter_000500.json        one GradientStats (gradientStats.ts) per sampled iteration; the
  *                                        iteration is zero-padded to 6 digits so names sort by iteration
@@ -25,6 +27,7 @@ import { GRADIENT_STATS_VERSION, type GradientStats } from './gradientStats.js';
 
 export const RUN_CONFIG_FILE = 'config.json';
 export const RUN_LOG_FILE = 'log.jsonl';
+export const RUN_EVAL_FILE = 'eval.json';
 export const ANALYSIS_DIR = 'analysis';
 const GRAD_STATS_PATTERN = /^grad_stats_iter_(\d+)\.json$/;
 
@@ -58,7 +61,7 @@ export interface RunLogData {
 }
 
 /** Everything the report needs about one run. */
-export interface RunData {
+export interface RunFolder {
   /** The folder as given. */
   dir: string;
   /** The folder's base name, used as the run's label. */
@@ -68,6 +71,21 @@ export interface RunData {
   log: RunLogData;
   /** Gradient statistics files, sorted by iteration. */
   gradStats: GradientStats[];
+  /** `eval.json`: the final COCO stats by name, or null when absent. */
+  finalEval: EvalLogEntry | null;
+}
+
+/** Parses `eval.json` ({iter, stats, statsNames}); `source` names the file in errors. */
+export function parseFinalEval(value: unknown, source: string): EvalLogEntry {
+  const r = z
+    .object({ iter: z.number(), stats: z.array(z.number()), statsNames: z.array(z.string()) })
+    .safeParse(value);
+  if (!r.success || r.data.stats.length !== r.data.statsNames.length) {
+    throw new Error(`${source}: expected {iter, stats: number[], statsNames: string[]} of equal lengths`);
+  }
+  const metrics: Record<string, number> = {};
+  r.data.statsNames.forEach((n, i) => (metrics[n] = r.data.stats[i]!));
+  return { iter: r.data.iter, metrics };
 }
 
 const num = z.number();
@@ -221,10 +239,11 @@ async function readOptional(path: string): Promise<string | null> {
 }
 
 /** Reads a run folder; a folder with none of the files is an error naming it. */
-export async function loadRun(runDir: string): Promise<RunData> {
+export async function readRunFolder(runDir: string): Promise<RunFolder> {
   const configText = await readOptional(join(runDir, RUN_CONFIG_FILE));
   const logText = await readOptional(join(runDir, RUN_LOG_FILE));
   const gradStats = await readGradientStats(runDir);
+  const evalText = await readOptional(join(runDir, RUN_EVAL_FILE));
   if (configText === null && logText === null && gradStats.length === 0) {
     throw new Error(
       `${runDir}: not a run folder: expected ${RUN_CONFIG_FILE}, ${RUN_LOG_FILE} or ${ANALYSIS_DIR}/grad_stats_iter_*.json`,
@@ -244,5 +263,17 @@ export async function loadRun(runDir: string): Promise<RunData> {
     config,
     log: parseRunLog(logText ?? ''),
     gradStats,
+    finalEval:
+      evalText === null
+        ? null
+        : parseFinalEval(parseJson(evalText, join(runDir, RUN_EVAL_FILE)), RUN_EVAL_FILE),
   };
+}
+
+function parseJson(text: string, path: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${path}: not valid JSON (${(err as Error).message})`);
+  }
 }

@@ -14,7 +14,7 @@ import {
 } from '../../src/analysis/figures.js';
 import { focalGradientNorm, ghmWeightAt, smoothL1NormFromAsl1 } from '../../src/analysis/normCurves.js';
 import { renderSvg } from '../../src/analysis/renderSvg.js';
-import { parseRunLog, type RunData } from '../../src/analysis/runFiles.js';
+import { parseRunLog, type RunFolder } from '../../src/analysis/runFiles.js';
 import { logText, smallStats } from './fixtures.js';
 
 type Row = Record<string, number | string>;
@@ -93,7 +93,7 @@ test('figures: every figure renders to an SVG with its title, axis titles and li
   await setupBackend({ backend: 'cpu' });
   const s = smallStats(300);
   const log = parseRunLog(logText(60, [30, 60]));
-  const run: RunData = { dir: 'runs/a', name: 'a', config: null, log, gradStats: [s] };
+  const run: RunFolder = { dir: 'runs/a', name: 'a', config: null, log, gradStats: [s], finalEval: null };
   const figs = [
     gradientDistributionFigure(s),
     reweightedNormFigure(s),

@@ -89,7 +89,7 @@ export async function tempDir(prefix: string): Promise<string> {
   return fs.mkdtemp(join(tmpdir(), `ghmdet-${prefix}-`));
 }
 
-/** Writes a run folder: config.json, log.jsonl and gradient statistics at `statsIters`. */
+/** Writes a run folder: config.json, log.jsonl, gradient statistics at `statsIters`, optionally eval.json. */
 export async function writeRun(
   dir: string,
   opts: {
@@ -98,6 +98,8 @@ export async function writeRun(
     evalIters?: number[];
     statsIters?: number[];
     apScale?: number;
+    /** Also write eval.json (COCO's 12 stats) at the last iteration. */
+    finalEval?: boolean;
   } = {},
 ): Promise<string> {
   await fs.mkdir(dir, { recursive: true });
@@ -111,6 +113,14 @@ export async function writeRun(
     join(dir, 'log.jsonl'),
     logText(opts.iters ?? 100, opts.evalIters ?? [50, 100], opts.apScale),
   );
+  if (opts.finalEval) {
+    const statsNames = ['AP@[.50:.95]|all|100', 'AP@.50|all|100', 'AP@.75|all|100', 'AP@[.50:.95]|small|100'];
+    const stats = [0.3125, 0.5, 0.25, -1];
+    await fs.writeFile(
+      join(dir, 'eval.json'),
+      JSON.stringify({ iter: opts.iters ?? 100, stats, statsNames }),
+    );
+  }
   for (const [k, it] of (opts.statsIters ?? [20, 100]).entries())
     await writeGradientStats(dir, smallStats(it, k));
   return dir;

@@ -30,7 +30,12 @@ test('report: one run and a set of runs give self-contained pages with one <svg 
   await setupBackend({ backend: 'cpu' });
   const dir = await tempDir('report');
   try {
-    const a = await writeRun(join(dir, 'ghmc'), { iters: 60, evalIters: [30, 60], statsIters: [20, 60] });
+    const a = await writeRun(join(dir, 'ghmc'), {
+      iters: 60,
+      evalIters: [30, 60],
+      statsIters: [20, 60],
+      finalEval: true,
+    });
     const b = await writeRun(join(dir, 'focal<b>'), {
       iters: 60,
       evalIters: [60],
@@ -46,8 +51,9 @@ test('report: one run and a set of runs give self-contained pages with one <svg 
     assert.equal(count(one, '<svg'), count(one, '<figure'));
     assert.match(one, /<title>ghmdet report: ghmc<\/title>/);
     assert.match(one, /<td>loss_cls.type<\/td><td>GHMC<\/td>/);
-    assert.match(one, /Final evaluation \(iteration 60\)/);
-    assert.match(one, /<td>bbox_mAP<\/td><td>0.2000<\/td>/);
+    assert.match(one, /Final COCO evaluation \(iteration 60\)/);
+    assert.match(one, /<td>AP@\[.50:.95\]\|all\|100<\/td><td>0.3125<\/td>/);
+    assert.match(one, /<td>AP@\[.50:.95\]\|small\|100<\/td><td>-1<\/td>/);
 
     // the set of runs goes through the command line
     const out = join(dir, 'two.html');
@@ -68,6 +74,8 @@ test('report: one run and a set of runs give self-contained pages with one <svg 
     assert.equal(count(two, '<figure'), 2 + 10 + 2);
     assert.equal(count(two, '<svg'), count(two, '<figure'));
     assert.match(two, /<th>bbox_mAP<\/th>/);
+    assert.match(two, /<th>AP@\[.50:.95\]\|all\|100<\/th>/);
+    assert.match(two, /Last periodic evaluation \(iteration 60\)/);
     // ids inside the inline SVGs (clip paths, gradients) are unique in the page, and every url(#id) resolves
     const ids = [...two.matchAll(/ id="([^"]+)"/g)].map((m) => m[1]!);
     assert.equal(new Set(ids).size, ids.length);

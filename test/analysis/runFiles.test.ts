@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setupBackend } from '../../src/engine/backend.js';
 import {
   gradStatsFileName,
-  loadRun,
+  readRunFolder,
   parseRunLog,
   readGradientStats,
   writeGradientStats,
@@ -56,8 +56,10 @@ test('runFiles: statistics round-trip through the run folder; bad files and fold
     assert.deepEqual(back[1], s);
     await assert.rejects(writeGradientStats(dir, { ...s, iteration: null }), /stats.iteration is null/);
 
-    await assert.rejects(loadRun(join(dir, 'nothing')), /not a run folder: expected config.json/);
-    const run = await loadRun(await writeRun(join(dir, 'run-a'), { iters: 40, evalIters: [40] }));
+    await assert.rejects(readRunFolder(join(dir, 'nothing')), /not a run folder: expected config.json/);
+    const run = await readRunFolder(
+      await writeRun(join(dir, 'run-a'), { iters: 40, evalIters: [40], finalEval: true }),
+    );
     assert.equal(run.name, 'run-a');
     assert.equal(run.log.train.length, 4);
     assert.equal(run.log.val.length, 1);
@@ -66,6 +68,13 @@ test('runFiles: statistics round-trip through the run folder; bad files and fold
       [20, 100],
     );
     assert.equal((run.config!['loss_cls'] as { type: string }).type, 'GHMC');
+    assert.equal(run.finalEval!.iter, 40);
+    assert.equal(run.finalEval!.metrics['AP@.50|all|100'], 0.5);
+    await fs.writeFile(
+      join(dir, 'run-a', 'eval.json'),
+      JSON.stringify({ iter: 1, stats: [1], statsNames: [] }),
+    );
+    await assert.rejects(readRunFolder(join(dir, 'run-a')), /eval.json: expected \{iter, stats/);
 
     await fs.writeFile(join(dir, 'analysis', 'grad_stats_iter_000050.json'), JSON.stringify({ version: 1 }));
     await assert.rejects(
