@@ -71,8 +71,8 @@ export function validateNoiseOptions(
 }
 
 /**
- * Applies the noise to `anns` (edited in place) and returns the survivors in their original order with the counts.
- * `categoryIds[k]` is the category id of class k (for the records).
+ * Applies the noise to `anns` (edited in place: `classIndex`, `bboxXyxy` and `noise`; `categoryId` keeps the
+ * original id, which the label record quotes) and returns the survivors in their original order with the counts.
  */
 export function applyAnnotationNoise<T extends NoisyAnnotation>(
   anns: T[],
