@@ -16,6 +16,7 @@
  */
 import { AREA_RANGES, IOU_THRESHOLDS, MAX_DETS, NP_SPACING_1, RECALL_THRESHOLDS } from './cocoParams.js';
 import { DET_FALSE_POSITIVE, DET_TRUE_POSITIVE } from './cocoMatch.js';
+import { stableSortByScoreDescending } from './scoreOrder.js';
 
 const T = IOU_THRESHOLDS.length;
 const R = RECALL_THRESHOLDS.length;
@@ -48,7 +49,7 @@ export interface CategoryDetections {
   score: Float64Array;
   /** [N] rank of the detection in its image (0 = highest score). */
   rank: Int32Array;
-  /** [A, T, N] outcome codes of cocoMatch.ts. */
+  /** [A, N, T] outcome codes of cocoMatch.ts. */
   outcome: Uint8Array;
   /** [A] number of non-ignored GTs of the category per area range. */
   numPositives: Float64Array;
@@ -58,19 +59,26 @@ export interface CategoryDetections {
 export class AccumulateScratch {
   order = new Int32Array(0);
   kept = new Int32Array(0);
-  rc = new Float64Array(0);
-  pr = new Float64Array(0);
+  /** [T, N] precision at each true positive, in score order. */
+  tpPrecision = new Float64Array(0);
 
   reserve(n: number): void {
     if (this.order.length >= n) return;
     this.order = new Int32Array(n * 2);
     this.kept = new Int32Array(n * 2);
-    this.rc = new Float64Array(n * 2);
-    this.pr = new Float64Array(n * 2);
+    this.tpPrecision = new Float64Array(T * n * 2);
   }
 }
 
-/** Writes category k's slices of `out.precision` and `out.recall`. */
+/**
+ * Writes category k's slices of `out.precision` and `out.recall`.
+ *
+ * Equivalent shortcut: pycocotools builds `rc` and `pr` at every detection, takes the right-to-left maximum
+ * of `pr` and reads it at the first index whose recall reaches each threshold. That index is always a true
+ * positive (recall only grows there), and between true positives precision only falls or stays, so the
+ * maximum over indices >= i is the maximum over the true positives from i on. Keeping `pr` at the true
+ * positives only (the same doubles, `tp / (fp + tp + eps)` with the same counts) gives identical values.
+ */
 export function accumulateCategory(
   k: number,
   dets: CategoryDetections,
@@ -81,10 +89,13 @@ export function accumulateCategory(
   const K = out.numCategories;
   scratch.reserve(N);
   // One stable sort by descending score; ties keep concatenation order.
-  const order = scratch.order.subarray(0, N);
+  const order = scratch.order;
   for (let j = 0; j < N; j++) order[j] = j;
-  order.sort((x, y) => score[y] - score[x] || x - y);
-  const { kept, rc, pr } = scratch;
+  stableSortByScoreDescending(order, N, score, scratch.kept);
+  const { kept, tpPrecision } = scratch;
+  const stride = scratch.tpPrecision.length / T;
+  const tp = new Float64Array(T);
+  const fp = new Float64Array(T);
   for (let m = 0; m < M; m++) {
     const maxDet = MAX_DETS[m];
     let nd = 0;
@@ -92,24 +103,32 @@ export function accumulateCategory(
     for (let a = 0; a < A; a++) {
       const npig = numPositives[a];
       if (npig === 0) continue;
-      for (let t = 0; t < T; t++) {
-        const base = (a * T + t) * N;
-        let tp = 0;
-        let fp = 0;
-        for (let i = 0; i < nd; i++) {
-          const o = outcome[base + kept[i]];
-          if (o === DET_TRUE_POSITIVE) tp++;
-          else if (o === DET_FALSE_POSITIVE) fp++;
-          rc[i] = tp / npig;
-          pr[i] = tp / (fp + tp + NP_SPACING_1);
+      tp.fill(0);
+      fp.fill(0);
+      const base = a * N * T;
+      for (let i = 0; i < nd; i++) {
+        const o = base + kept[i] * T;
+        for (let t = 0; t < T; t++) {
+          const code = outcome[o + t];
+          if (code === DET_TRUE_POSITIVE) {
+            const n = ++tp[t];
+            tpPrecision[t * stride + n - 1] = n / (fp[t] + n + NP_SPACING_1);
+          } else if (code === DET_FALSE_POSITIVE) fp[t]++;
         }
-        out.recall[((t * K + k) * A + a) * M + m] = nd > 0 ? rc[nd - 1] : 0;
-        for (let i = nd - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
-        let p = 0;
+      }
+      for (let t = 0; t < T; t++) {
+        const numTp = tp[t];
+        const pr = t * stride;
+        out.recall[((t * K + k) * A + a) * M + m] = nd > 0 ? numTp / npig : 0;
+        for (let i = numTp - 1; i > 0; i--) {
+          if (tpPrecision[pr + i] > tpPrecision[pr + i - 1]) tpPrecision[pr + i - 1] = tpPrecision[pr + i];
+        }
+        // searchsorted(rc, thr, 'left') lands on the j-th true positive, j the least count with j / npig >= thr.
+        let j = 1;
         for (let r = 0; r < R; r++) {
           const thr = RECALL_THRESHOLDS[r];
-          while (p < nd && rc[p] < thr) p++;
-          out.precision[(((t * R + r) * K + k) * A + a) * M + m] = p < nd ? pr[p] : 0;
+          while (j <= numTp && j / npig < thr) j++;
+          out.precision[(((t * R + r) * K + k) * A + a) * M + m] = j <= numTp ? tpPrecision[pr + j - 1] : 0;
         }
       }
     }

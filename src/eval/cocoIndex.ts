@@ -8,6 +8,7 @@
  * image id order, which is exactly the concatenation order of pycocotools' `accumulate()`.
  */
 import { MAX_DETS } from './cocoParams.js';
+import { stableSortByScoreDescending } from './scoreOrder.js';
 import type { CocoDetection, CocoGroundTruth } from './cocoTypes.js';
 
 export interface CocoIndex {
@@ -63,6 +64,28 @@ function groupByKey(keys: Int32Array, numKeys: number): { start: Int32Array; ord
 }
 
 /**
+ * Sorts `order[lo..hi)` (record indices, ascending) by descending `scores[record]`, ties by record index: a
+ * stable sort. Insertion sort for the usual small groups, a merge sort for large ones.
+ */
+function sortByScoreDescending(order: Int32Array, lo: number, hi: number, scores: Float64Array): void {
+  if (hi - lo > 32) {
+    stableSortByScoreDescending(order.subarray(lo, hi), hi - lo, scores, new Int32Array(hi - lo));
+    return;
+  }
+  for (let i = lo + 1; i < hi; i++) {
+    const r = order[i];
+    const s = scores[r];
+    let j = i - 1;
+    // Strictly smaller scores move right; equal scores stay in front (stability, since indices ascend).
+    while (j >= lo && scores[order[j]] < s) {
+      order[j + 1] = order[j];
+      j--;
+    }
+    order[j + 1] = r;
+  }
+}
+
+/**
  * Builds the index. Annotations and detections whose image or category is not in the ground truth are left
  * out (pycocotools filters both by `imgIds` / `catIds`), so such detections count nowhere. Inputs must be valid.
  */
@@ -90,7 +113,7 @@ export function buildCocoIndex(gt: CocoGroundTruth, dets: CocoDetection[]): Coco
   const gtId = new Float64Array(numGt);
   for (let j = 0; j < numGt; j++) {
     const a = anns[gtGroups.order[j]];
-    gtBox.set(a.bbox, j * 4);
+    for (let c = 0; c < 4; c++) gtBox[j * 4 + c] = a.bbox[c];
     gtArea[j] = a.area;
     gtCrowd[j] = a.iscrowd ? 1 : 0;
     gtId[j] = a.id;
@@ -102,13 +125,19 @@ export function buildCocoIndex(gt: CocoGroundTruth, dets: CocoDetection[]): Coco
   const maxDet = MAX_DETS[MAX_DETS.length - 1];
   // Sort each group by descending score; ties keep result-list order (the order array is ascending within a
   // group, so the index tiebreak reproduces a stable sort). Then keep the first maxDet of each group.
+  // Read the detections once, in list order, into typed arrays.
+  const scores = new Float64Array(dets.length);
+  const boxes = new Float64Array(dets.length * 4);
+  for (let r = 0; r < dets.length; r++) {
+    const d = dets[r];
+    scores[r] = d.score;
+    for (let c = 0; c < 4; c++) boxes[r * 4 + c] = d.bbox[c];
+  }
   const dtStart = new Int32Array(numKeys + 1);
   for (let g = 0; g < numKeys; g++) {
     const lo = dtGroups.start[g];
     const hi = dtGroups.start[g + 1];
-    if (hi - lo > 1) {
-      dtGroups.order.subarray(lo, hi).sort((a, b) => dets[b].score - dets[a].score || a - b);
-    }
+    sortByScoreDescending(dtGroups.order, lo, hi, scores);
     dtStart[g + 1] = dtStart[g] + Math.min(hi - lo, maxDet);
   }
   const numKept = dtStart[numKeys];
@@ -118,10 +147,10 @@ export function buildCocoIndex(gt: CocoGroundTruth, dets: CocoDetection[]): Coco
   for (let g = 0; g < numKeys; g++) {
     const src = dtGroups.start[g];
     for (let j = dtStart[g], n = 0; j < dtStart[g + 1]; j++, n++) {
-      const d = dets[dtGroups.order[src + n]];
-      dtBox.set(d.bbox, j * 4);
-      dtScore[j] = d.score;
-      dtArea[j] = d.bbox[2] * d.bbox[3];
+      const r = dtGroups.order[src + n];
+      for (let c = 0; c < 4; c++) dtBox[j * 4 + c] = boxes[r * 4 + c];
+      dtScore[j] = scores[r];
+      dtArea[j] = boxes[r * 4 + 2] * boxes[r * 4 + 3];
     }
   }
   return {

@@ -54,7 +54,7 @@ export class ImageCategoryMatcher {
 
   /**
    * Matches group `key` (= k * I + i) and writes the outcome of its detections into
-   * `outcome[(a * T + t) * stride + offset + d]` (d = the detection's rank in the group), adding the group's
+   * `outcome[(a * stride + offset + d) * T + t]` (d = the detection's rank in the group), adding the group's
    * number of non-ignored GTs per area range to `numPositives[a]`.
    */
   match(key: number, outcome: Uint8Array, offset: number, stride: number, numPositives: Float64Array): void {
@@ -81,15 +81,16 @@ export class ImageCategoryMatcher {
     if (G > 0) boxIouXywh(ix.dtBox, d0, D, ix.gtBox, ix.gtCrowd, g0, G, this.iou);
 
     for (let a = 0; a < A; a++) {
-      const kindsA = this.kindsFor(a, G, D, g0);
+      const kinds = this.kinds;
+      const k0 = this.kindsFor(a, G, D, g0);
       const [lo, hi] = AREA_RANGES[a];
       for (let d = 0; d < D; d++) {
         const area = ix.dtArea[d0 + d];
         const outside = area < lo || area > hi;
         const unmatchedOutcome = outside ? DET_IGNORED : DET_FALSE_POSITIVE;
         for (let t = 0; t < T; t++) {
-          const kind = kindsA[t * D + d];
-          outcome[(a * T + t) * stride + offset + d] =
+          const kind = kinds[k0 + t * D + d];
+          outcome[(a * stride + offset + d) * T + t] =
             kind === MATCHED_REGULAR
               ? DET_TRUE_POSITIVE
               : kind === MATCHED_IGNORED
@@ -100,18 +101,22 @@ export class ImageCategoryMatcher {
     }
   }
 
-  /** The [T, D] match kinds of area range a, computed or reused from an earlier range with equal GT flags. */
-  private kindsFor(a: number, G: number, D: number, g0: number): Uint8Array {
+  /**
+   * Offset in `this.kinds` of the [T, D] match kinds of area range a, computed or reused from an earlier range
+   * with equal GT ignore flags.
+   */
+  private kindsFor(a: number, G: number, D: number, g0: number): number {
     const ignore = this.gtIgnore;
     for (let b = 0; b < a; b++) {
       let same = true;
       for (let g = 0; g < G && same; g++) same = ignore[a * G + g] === ignore[b * G + g];
-      if (same) return this.kinds.subarray(b * T * D, (b + 1) * T * D);
+      if (same) return b * T * D;
     }
-    const kinds = this.kinds.subarray(a * T * D, (a + 1) * T * D);
+    const k0 = a * T * D;
+    const kinds = this.kinds;
     if (G === 0) {
-      kinds.fill(UNMATCHED);
-      return kinds;
+      kinds.fill(UNMATCHED, k0, k0 + T * D);
+      return k0;
     }
     // Visiting order: non-ignored GTs first, then ignored ones, each in annotation order.
     let s = 0;
@@ -148,10 +153,10 @@ export class ImageCategoryMatcher {
           matched[m] = 1;
           kind = ig[m] === 1 ? MATCHED_IGNORED : this.idSorted[m] !== 0 ? MATCHED_REGULAR : MATCHED_ID_ZERO;
         }
-        kinds[t * D + d] = kind;
+        kinds[k0 + t * D + d] = kind;
       }
     }
-    return kinds;
+    return k0;
   }
 
   private reserve(G: number, D: number): void {
