@@ -30,14 +30,19 @@ export interface Detections {
   classIndex: Int32Array;
 }
 
-/** Pairs with score > `scoreThr`, from a level's scores `[A_l * K]` (row-major anchor, class). */
+/**
+ * Pairs with score > `scoreThr`, from a level's scores `[A_l * K]` (row-major anchor, class). The threshold is
+ * rounded to float32 first, as PyTorch compares a float32 tensor with a Python float (a score of exactly
+ * float32(0.05) is not above 0.05).
+ */
 export function thresholdScores(scores: Float32Array, numClasses: number, scoreThr: number): Candidates {
+  const thr = Math.fround(scoreThr);
   const anchors: number[] = [];
   const classes: number[] = [];
   const kept: number[] = [];
   for (let i = 0; i < scores.length; i++) {
     const s = scores[i]!;
-    if (s > scoreThr) {
+    if (s > thr) {
       anchors.push(Math.floor(i / numClasses));
       classes.push(i % numClasses);
       kept.push(s);
