@@ -11,6 +11,8 @@ import { readFile } from 'node:fs/promises';
 import { evaluateCoco, type CocoEvalResult } from '../eval/cocoEval.js';
 import { formatSummary } from '../eval/cocoSummary.js';
 import type { CocoDetection, CocoGroundTruth } from '../eval/cocoTypes.js';
+import { setupBackend } from '../engine/backend.js';
+import { runValidationInputs } from '../train/detectorRun.js';
 import { parseArgs, stringFlag, helpText, type FlagSpec, type ParsedArgs } from './args.js';
 
 export const summary = 'COCO bbox evaluation (AP/AR as pycocotools) of detections against ground truth';
@@ -21,6 +23,12 @@ const spec: Record<string, FlagSpec> = {
     type: 'string',
     description: 'COCO result list JSON ([{image_id, category_id, bbox (xywh), score}])',
   },
+  run: {
+    type: 'string',
+    description: "a training run folder: evaluate its checkpoint on the run's validation split",
+  },
+  data: { type: 'string', description: 'with --run: dataset folder, overrides the run config data.root' },
+  backend: { type: 'string', description: 'with --run: tensorflow | wasm | cpu (default: auto)' },
   json: { type: 'boolean', description: 'print one JSON object {"stats": [...], "per_category": {...}}' },
   help: { type: 'boolean', description: 'show this help' },
 };
@@ -50,10 +58,22 @@ async function readJson(path: string, what: string): Promise<unknown> {
 
 /** Reads the ground truth and detections named by the flags; validation happens in `evaluateCoco`. */
 async function loadInputs(args: ParsedArgs): Promise<EvalInputs> {
+  const runDir = stringFlag(args, 'run');
+  if (runDir !== undefined) {
+    await setupBackend({ backend: stringFlag(args, 'backend'), log: (l) => process.stderr.write(l + '\n') });
+    const dataRoot = stringFlag(args, 'data');
+    const r = await runValidationInputs(runDir, dataRoot !== undefined ? { dataRoot } : {});
+    process.stderr.write(
+      `${runDir}: checkpoint of iteration ${r.iteration}, ${r.gt.images.length} validation images\n`,
+    );
+    return { gt: r.gt, dets: r.dets };
+  }
   const gtPath = stringFlag(args, 'gt');
   const dtPath = stringFlag(args, 'dt');
   if (gtPath === undefined || dtPath === undefined) {
-    throw new Error('eval: expected --gt GT.json and --dt DETECTIONS.json (see ghmdet eval --help)');
+    throw new Error(
+      'eval: expected --gt GT.json and --dt DETECTIONS.json, or --run RUN_DIR (see ghmdet eval --help)',
+    );
   }
   const gt = (await readJson(gtPath, 'ground-truth')) as CocoGroundTruth;
   const dets = (await readJson(dtPath, 'detections')) as CocoDetection[];

@@ -16,10 +16,16 @@ import { ensureShapesDataset, shapesSplitPaths, type ShapesOptions } from '../da
 import { readVocDataset } from '../data/voc.js';
 import { RetinaNet } from '../detector/retinaNet.js';
 import type { CocoEvalResult } from '../eval/cocoEval.js';
-import type { CocoDetection } from '../eval/cocoTypes.js';
+import type { CocoDetection, CocoGroundTruth } from '../eval/cocoTypes.js';
 import { buildLoss } from '../losses/index.js';
 import { loadCheckpoint } from './checkpoint.js';
-import { cocoEvalHook, evaluateDetector, loadDatasetImages } from './cocoValidation.js';
+import {
+  cocoEvalHook,
+  detectImages,
+  evaluateDetector,
+  groundTruthOf,
+  loadDatasetImages,
+} from './cocoValidation.js';
 import { DetectorBatches } from './detectorBatches.js';
 import { detectorTrainable } from './detectorTrainable.js';
 import { CONFIG_FILE, restoreWeights, train, type TrainResult } from './trainer.js';
@@ -219,4 +225,29 @@ export async function loadRun(runDir: string): Promise<LoadedRun> {
     }));
   }
   return { config, model, categories, iteration: ckpt.iteration };
+}
+
+/**
+ * Ground truth and detections of a run's current checkpoint on its validation split (what `ghmdet eval --run`
+ * scores). `dataRoot` overrides the config's `data.root`.
+ */
+export async function runValidationInputs(
+  runDir: string,
+  options: { dataRoot?: string } = {},
+): Promise<{ gt: CocoGroundTruth; dets: CocoDetection[]; iteration: number }> {
+  const { config, model, iteration } = await loadRun(runDir);
+  try {
+    const dataConfig =
+      options.dataRoot !== undefined ? { ...config.data, root: options.dataRoot } : config.data;
+    const { val } = await loadData(dataConfig);
+    const images = await loadDatasetImages(val);
+    const dets = detectImages(
+      model,
+      images,
+      val.categories.map((c) => c.id),
+    );
+    return { gt: groundTruthOf(val, images), dets, iteration };
+  } finally {
+    model.dispose();
+  }
 }

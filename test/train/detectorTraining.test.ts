@@ -18,6 +18,7 @@ import { RunLog } from '../../src/train/runLog.js';
 import { train } from '../../src/train/trainer.js';
 import { run as trainCommand } from '../../src/cli/train.js';
 import { run as predictCommand } from '../../src/cli/predict.js';
+import { run as evalCommand } from '../../src/cli/eval.js';
 
 let dir = '';
 
@@ -166,4 +167,17 @@ test('ghmdet train writes a run folder; ghmdet predict detects with it and draws
   }
   assert.deepEqual((await readdir(drawDir)).sort(), ['000001.png', '000002.png', '000003.png']);
   await assert.rejects(trainCommand(['--config', configFile, '--out', runDir]), /already holds a checkpoint/);
+
+  // ghmdet eval --run: the checkpoint on the validation split, in pycocotools' layout; same numbers as eval.json.
+  const printed: string[] = [];
+  console.log = (s: string) => printed.push(s);
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    assert.equal(await evalCommand(['--run', runDir, '--json']), 0);
+  } finally {
+    console.log = origLog;
+    process.stderr.write = origErr;
+  }
+  const evalJson = JSON.parse(await readFile(join(runDir, 'eval.json'), 'utf8')) as { stats: number[] };
+  assert.deepEqual((JSON.parse(printed.join('')) as { stats: number[] }).stats, evalJson.stats);
 });
