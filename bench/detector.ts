@@ -1,0 +1,131 @@
+/**
+ * Detector figures measured side by side in one run (wasm by default):
+ *  - a training step (forward, loss, backward, SGD update) with `loss_granularity: 'level'` (the reference,
+ *    one loss call per pyramid level) and `'batch'` (one call on all anchors), interleaved step by step;
+ *  - where the step's time goes outside the network: target encoding (assigner + coder, JS) per batch;
+ *  - `detect()` latency on one image (resize, normalise, forward, post-processing with class-wise NMS).
+ *
+ *   npm run bench:detector [-- --backend wasm|cpu] [--batch 8] [--size 128] [--steps 3]
+ *
+ * Shapes preset (3 classes, P3-P5) with GHM-C + GHM-R; inputs are seeded noise with 1-4 boxes of 12-80 px.
+ * Figures are medians over the timed steps (one warm-up step each is not timed). Not a test.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { intFlag, parseArgs, stringFlag } from '../src/cli/args.js';
+import { SHAPES_CONFIG } from '../src/detector/config.js';
+import { RetinaNet } from '../src/detector/retinaNet.js';
+import type { ImageGroundTruth } from '../src/detector/targets.js';
+import { setupBackend } from '../src/engine/backend.js';
+import { Random } from '../src/utils/random.js';
+
+function syntheticTargets(batch: number, size: number, rng: Random, numClasses: number): ImageGroundTruth[] {
+  return Array.from({ length: batch }, () => {
+    const n = rng.int(1, 4);
+    const boxes = new Float32Array(n * 4);
+    const labels = new Int32Array(n);
+    for (let j = 0; j < n; j++) {
+      const w = rng.uniform(12, 80);
+      const h = rng.uniform(12, 80);
+      const x = rng.uniform(0, size - w);
+      const y = rng.uniform(0, size - h);
+      boxes.set([x, y, x + w, y + h], 4 * j);
+      labels[j] = rng.int(0, numClasses - 1);
+    }
+    return { boxesXyxy: boxes, labels };
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs('bench:detector', process.argv.slice(2), {
+    backend: { type: 'string', description: 'backend (default wasm)' },
+    batch: { type: 'string', description: 'images per training step (default 8)' },
+    size: { type: 'string', description: 'square input size, a multiple of 32 (default 128)' },
+    steps: { type: 'string', description: 'timed steps per variant after one warm-up (default 3)' },
+  });
+  const info = await setupBackend({ backend: stringFlag(args, 'backend') ?? 'wasm' });
+  const batch = intFlag('bench:detector', args, 'batch', 8, 1);
+  const size = intFlag('bench:detector', args, 'size', 128, 32);
+  const steps = intFlag('bench:detector', args, 'steps', 3, 1);
+  const rng = new Random(5);
+  const images = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+  const gts = syntheticTargets(batch, size, rng, SHAPES_CONFIG.numClasses);
+  const variants = (['level', 'batch'] as const).map((g) => {
+    const model = new RetinaNet(
+      { ...SHAPES_CONFIG, head: { ...SHAPES_CONFIG.head, loss_granularity: g } },
+      { seed: 1 },
+    );
+    return { name: g, model, optimizer: tf.train.momentum(0.01, 0.9), times: [] as number[] };
+  });
+  console.log(
+    `backend ${info.name}; batch ${batch}, ${size}x${size}; ${variants[0]!.model.numParameters()} parameters; ` +
+      `${steps} timed steps per variant`,
+  );
+  for (let i = 0; i <= steps; i++) {
+    for (const v of variants) {
+      const t0 = performance.now();
+      const loss = v.optimizer.minimize(() => v.model.computeLoss(images, gts).loss, true, v.model.variables);
+      const value = loss!.dataSync()[0]!;
+      loss!.dispose();
+      const s = (performance.now() - t0) / 1000;
+      if (i > 0) v.times.push(s);
+      console.log(
+        `  ${v.name} step ${i}${i === 0 ? ' (warm-up)' : ''}: ${s.toFixed(2)} s, loss ${value.toFixed(4)}`,
+      );
+    }
+  }
+  const [level, batchV] = variants;
+  const lvl = median(level!.times);
+  const bat = median(batchV!.times);
+  console.log(
+    `training step, granularity 'level': ${lvl.toFixed(2)} s = ${(batch / lvl).toFixed(2)} images/s`,
+  );
+  console.log(
+    `training step, granularity 'batch': ${bat.toFixed(2)} s = ${(batch / bat).toFixed(2)} images/s`,
+  );
+  console.log(`ratio batch/level step time: ${(bat / lvl).toFixed(2)}`);
+
+  const model = level!.model;
+  const feats = model.forward(images, false);
+  const sizes = feats.featureSizes;
+  tf.dispose([...feats.clsLogits, ...feats.bboxDeltas]);
+  const encodeTimes: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    model.encodeTargets(sizes, gts);
+    encodeTimes.push(performance.now() - t0);
+  }
+  const enc = median(encodeTimes) / 1000;
+  console.log(
+    `target encoding (assigner + coder) per batch: ${(enc * 1000).toFixed(1)} ms = ${((100 * enc) / lvl).toFixed(1)} % of a step`,
+  );
+
+  const image = tf.tidy(() =>
+    tf.mul(tf.randomUniform([size, size, 3], 0, 1, 'float32', 9), 255),
+  ) as tf.Tensor3D;
+  const detectTimes: number[] = [];
+  let count = 0;
+  for (let i = 0; i <= 5; i++) {
+    const t0 = performance.now();
+    count = (await model.detect(image)).length;
+    if (i > 0) detectTimes.push(performance.now() - t0);
+  }
+  console.log(
+    `detect() on one ${size}x${size} image: ${median(detectTimes).toFixed(1)} ms (${count} detections)`,
+  );
+  image.dispose();
+  images.dispose();
+  for (const v of variants) {
+    v.model.dispose();
+    v.optimizer.dispose();
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
