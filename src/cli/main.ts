@@ -16,6 +16,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   conformance: () => import('./conformance.js'),
   eval: () => import('./eval.js'),
   report: () => import('./report.js'),
+  analyze: () => import('./analyze.js'),
 };
 
 function usage(): string {
