@@ -58,6 +58,15 @@ export type {
   CocoAnnotation,
   CocoDetection,
 } from './eval/cocoTypes.js';
+export { evaluateVoc, vocAp } from './eval/vocEval.js';
+export type {
+  BoxXyxy,
+  VocGroundTruthBox,
+  VocDetection,
+  VocEvalOptions,
+  VocEvalResult,
+  VocClassResult,
+} from './eval/vocEval.js';
 export {
   GHMC,
   GHMR,
