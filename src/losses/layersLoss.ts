@@ -15,14 +15,14 @@ export type LossFunction<O extends ReduceOptions = ReduceOptions> = (
 
 /**
  * @param loss the loss; it receives `yPred` as `pred`, `yTrue` as `target`, no weight.
- * @param options passed on every call; `reduction` is forced to 'mean' unless 'sum' is asked for, so the result
- *   is a scalar as tf.layers expects.
+ * @param options passed on every call (typed after the loss's own options); `reduction` is forced to 'mean'
+ *   unless 'sum' is asked for, so the result is a scalar as tf.layers expects.
  */
-export function asLayersLoss<O extends ReduceOptions>(
-  loss: LossFunction<O>,
-  options?: O,
-): (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar {
-  const opts = { ...(options ?? ({} as O)) };
+export function asLayersLoss<
+  F extends (pred: tf.Tensor, target: tf.Tensor, weight: tf.Tensor | undefined, options: never) => tf.Tensor,
+>(loss: F, options?: Parameters<F>[3]): (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar {
+  const opts: ReduceOptions = { ...(options as ReduceOptions | undefined) };
   if (opts.reduction !== 'sum') opts.reduction = 'mean';
-  return (yTrue, yPred) => loss(yPred, yTrue, undefined, opts) as tf.Scalar;
+  const call = loss as unknown as LossFunction;
+  return (yTrue, yPred) => call(yPred, yTrue, undefined, opts) as tf.Scalar;
 }
