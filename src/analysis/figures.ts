@@ -55,6 +55,14 @@ const LOSS_COLOURS: Record<string, string> = {
 
 type Row = Record<string, number | string | null>;
 
+/** x encoding of the log figures: whole iterations only. */
+const ITERATION_AXIS = {
+  field: 'iter',
+  type: 'quantitative',
+  title: 'iteration',
+  axis: { format: 'd', tickMinStep: 1 },
+} as const;
+
 function base(title: string, subtitle: string | undefined, rows: Row[]): Record<string, unknown> {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -212,7 +220,7 @@ export function reweightedNormFigure(
         field: 'norm',
         type: 'quantitative',
         title: 'gradient norm after re-weighting',
-        scale: { type: 'log', domain: [1e-4, Math.max(10, ...v.regions.weights)] },
+        scale: { type: 'log', domain: [1e-4, 2 * Math.max(5, ...v.regions.weights)], nice: true },
       },
       color: { field: 'loss', type: 'nominal', title: 'loss', scale: lossColour(names) },
       detail: { field: 'segment', type: 'nominal' },
@@ -335,7 +343,7 @@ export function lossCurvesFigure(log: RunLogData, runName?: string): Figure {
     ...base('Training loss', runName, rows),
     mark: { type: 'line' },
     encoding: {
-      x: { field: 'iter', type: 'quantitative', title: 'iteration' },
+      x: ITERATION_AXIS,
       y: {
         field: 'value',
         type: 'quantitative',
@@ -371,7 +379,7 @@ export function validationFigure(log: RunLogData, runName?: string): Figure {
     ...base('Validation AP', runName, rows),
     mark: { type: 'line', point: true },
     encoding: {
-      x: { field: 'iter', type: 'quantitative', title: 'iteration' },
+      x: ITERATION_AXIS,
       y: { field: 'value', type: 'quantitative', title: 'value', scale: { zero: true } },
       color: { field: 'metric', type: 'nominal', title: 'metric' },
     },
@@ -405,7 +413,7 @@ export function runComparisonFigure(runs: RunFolder[], kind: 'loss' | 'val', nam
     ...base(`${name} by run`, `${runs.length} runs`, rows),
     mark: { type: 'line', point: kind === 'val' },
     encoding: {
-      x: { field: 'iter', type: 'quantitative', title: 'iteration' },
+      x: ITERATION_AXIS,
       y: {
         field: 'value',
         type: 'quantitative',
