@@ -7,11 +7,15 @@
  *   npm run bench:eval                        time evaluateCoco (validation + evaluate + accumulate + summarize)
  *   npm run bench:eval -- --reference         also time the direct port of COCOeval and check identical numbers
  *   npm run bench:eval -- --images 500 --json last line {"seconds", "images", "gt", "dets", ...}
+ *   npm run bench:eval -- --write DIR         also write DIR/gt.json, DIR/dt.json and DIR/stats.json, e.g. to
+ *                                             run pycocotools on the same problem
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { evaluateCoco } from '../src/eval/cocoEval.js';
 import { formatSummary } from '../src/eval/cocoSummary.js';
-import { parseArgs, intFlag, type FlagSpec } from '../src/cli/args.js';
+import { parseArgs, intFlag, stringFlag, type FlagSpec } from '../src/cli/args.js';
 import { randomCocoProblem } from '../test/eval/helpers/randomCocoProblem.js';
 import { referenceCocoEval } from '../test/eval/helpers/referenceCocoEval.js';
 
@@ -27,6 +31,10 @@ const spec: Record<string, FlagSpec> = {
     description: 'also time the direct port of COCOeval (slow) and compare numbers',
   },
   json: { type: 'boolean', description: 'print a last line of JSON' },
+  write: {
+    type: 'string',
+    description: 'write gt.json, dt.json and stats.json of the problem to this folder',
+  },
 };
 
 function main(): void {
@@ -59,6 +67,14 @@ function main(): void {
     console.log(`evaluateCoco run ${r + 1}: ${seconds.toFixed(3)} s`);
   }
   console.log(formatSummary(result.stats));
+  const dir = stringFlag(args, 'write');
+  if (dir !== undefined) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'gt.json'), JSON.stringify(gt));
+    writeFileSync(join(dir, 'dt.json'), JSON.stringify(dets));
+    writeFileSync(join(dir, 'stats.json'), JSON.stringify({ stats: result.stats, seconds: best }));
+    console.log(`wrote ${join(dir, 'gt.json')}, dt.json, stats.json`);
+  }
   const report: Record<string, number | boolean> = {
     seconds: best,
     images: numImages,
