@@ -10,6 +10,7 @@ import { COCO_R50_CONFIG, SHAPES_CONFIG, parseRetinaNetConfig } from '../../src/
 import { loadRetinaNet, saveRetinaNet } from '../../src/detector/modelIO.js';
 import { nodeFileHandler } from '../../src/detector/nodeFileHandler.js';
 import type { ImageGroundTruth } from '../../src/detector/targets.js';
+import { iouMatrixXyxy } from '../../src/detector/iou.js';
 
 /** A tiny detector: 64x64 inputs, P3-P5, 8-channel FPN and head. */
 export const TINY = {
@@ -195,7 +196,7 @@ test('every classification x regression loss config trains for two steps (wasm)'
   images.dispose();
 });
 
-test('training: the loss falls when overfitting one batch, and steps leak no tensors', async () => {
+test('training: overfitting one batch, the loss falls, the best detection of each image is its object, no leaks', async () => {
   await setupBackend({ backend: process.env['DET_TEST_BACKEND'] ?? 'wasm' });
   const model = new RetinaNet({ ...TINY, head: { ...TINY.head, ...FOCAL_SL1 } }, { seed: 1 });
   const { images, gts } = tinyBatch();
@@ -203,10 +204,18 @@ test('training: the loss falls when overfitting one batch, and steps leak no ten
   const first = trainStep(model, opt, images, gts);
   const before = tf.memory().numTensors;
   let last = first;
-  for (let i = 0; i < 24; i++) last = trainStep(model, opt, images, gts);
+  for (let i = 0; i < 39; i++) last = trainStep(model, opt, images, gts);
   assert.equal(tf.memory().numTensors, before, 'tensors leaked across training steps');
   assert.ok(last[0]! < 0.5 * first[0]!, `loss ${first[0]} -> ${last[0]}`);
   assert.ok(last[2]! < first[2]!, `box loss ${first[2]} -> ${last[2]}`);
+  // End to end (BatchNorm on running statistics, decoding, NMS): each image's best detection is its object.
+  const preds = model.predict(images);
+  preds.forEach((p, i) => {
+    assert.ok(p.scores.length > 0, `image ${i}: no detection`);
+    assert.equal(p.classIndex[0], gts[i]!.labels[0], `image ${i}: class`);
+    const iou = iouMatrixXyxy(p.boxesXyxy.slice(0, 4), gts[i]!.boxesXyxy)[0]!;
+    assert.ok(iou > 0.5, `image ${i}: IoU ${iou} of the best detection with the ground truth`);
+  });
   // BatchNorm running statistics moved away from their initial (0, 1).
   const rm = model.namedVariables().get('backbone/stem/bn/moving_mean')!;
   assert.ok(tf.tidy(() => tf.sum(tf.abs(rm)).dataSync()[0]!) > 0);
