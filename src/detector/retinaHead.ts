@@ -155,29 +155,17 @@ export class RetinaHead {
         // [B, n, K] -> [B * n, K]: rows ordered (image, anchor), matching the target concatenation below.
         const clsPred = tf.reshape(clsPreds[i]!, [b * n, k]) as tf.Tensor2D;
         const regPred = tf.reshape(regPreds[i]!, [b * n, 4]) as tf.Tensor2D;
-        const labels = new Float32Array(b * n * k);
-        const labelWeights = new Float32Array(b * n * k);
-        const bboxTargets = new Float32Array(b * n * 4);
-        const bboxWeights = new Float32Array(b * n * 4);
-        targets.forEach((t, img) => {
-          labels.set(t.labels.subarray(start * k, end * k), img * n * k);
-          bboxTargets.set(t.bboxTargets.subarray(start * 4, end * 4), img * n * 4);
-          bboxWeights.set(t.bboxWeights.subarray(start * 4, end * 4), img * n * 4);
-          for (let a = 0; a < n; a++) {
-            if (t.labelWeights[start + a]! > 0)
-              labelWeights.fill(t.labelWeights[start + a]!, (img * n + a) * k, (img * n + a + 1) * k);
-          }
-        });
+        const t = batchTargets(targets, start, end, k);
         const lc = lossClsModule.call(
           clsPred,
-          tf.tensor2d(labels, [b * n, k]),
-          tf.tensor2d(labelWeights, [b * n, k]),
+          tf.tensor2d(t.labels, [b * n, k]),
+          tf.tensor2d(t.labelWeights, [b * n, k]),
           { avgFactor },
         );
         const lb = lossBboxModule.call(
           regPred,
-          tf.tensor2d(bboxTargets, [b * n, 4]),
-          tf.tensor2d(bboxWeights, [b * n, 4]),
+          tf.tensor2d(t.bboxTargets, [b * n, 4]),
+          tf.tensor2d(t.bboxWeights, [b * n, 4]),
           { avgFactor },
         );
         lossCls = tf.add(lossCls, lc);
@@ -187,4 +175,39 @@ export class RetinaHead {
     });
     return { loss: result.loss, terms: { loss_cls: result.lossCls, loss_bbox: result.lossBbox }, numPos };
   }
+}
+
+/**
+ * The targets of anchors [start, end) of every image, concatenated image after image (rows (image, anchor)),
+ * with the per-anchor label weight repeated over the K classes.
+ *
+ * @returns `labels`, `labelWeights`: `[B * n * K]`; `bboxTargets`, `bboxWeights`: `[B * n * 4]`, n = end - start.
+ */
+function batchTargets(
+  targets: ImageTargets[],
+  start: number,
+  end: number,
+  k: number,
+): {
+  labels: Float32Array;
+  labelWeights: Float32Array;
+  bboxTargets: Float32Array;
+  bboxWeights: Float32Array;
+} {
+  const b = targets.length;
+  const n = end - start;
+  const labels = new Float32Array(b * n * k);
+  const labelWeights = new Float32Array(b * n * k);
+  const bboxTargets = new Float32Array(b * n * 4);
+  const bboxWeights = new Float32Array(b * n * 4);
+  targets.forEach((t, img) => {
+    labels.set(t.labels.subarray(start * k, end * k), img * n * k);
+    bboxTargets.set(t.bboxTargets.subarray(start * 4, end * 4), img * n * 4);
+    bboxWeights.set(t.bboxWeights.subarray(start * 4, end * 4), img * n * 4);
+    for (let a = 0; a < n; a++) {
+      const w = t.labelWeights[start + a]!;
+      if (w > 0) labelWeights.fill(w, (img * n + a) * k, (img * n + a + 1) * k);
+    }
+  });
+  return { labels, labelWeights, bboxTargets, bboxWeights };
 }
