@@ -75,6 +75,7 @@ export function evaluateCoco(
   const pr = createPrecisionRecall(K);
   const matcher = new ImageCategoryMatcher(index);
   const scratch = new AccumulateScratch();
+  // Per category, reused: `outcome` [A, N, T] codes of its N detections (cocoMatch.ts), `rank` [N] in-image rank.
   let outcome = new Uint8Array(0);
   let rank = new Int32Array(0);
   for (let k = 0; k < K; k++) {

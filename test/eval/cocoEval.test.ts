@@ -45,6 +45,16 @@ test('no detections: AP and AR are 0 (not NaN) for categories with GT, -1 for ca
   assert.ok(r.stats.every((s) => !Number.isNaN(s)));
 });
 
+test('empty ground truth (no images, no categories, or no annotations): every number is -1', () => {
+  for (const gt of [
+    { images: [], annotations: [], categories: [] },
+    { images: [{ id: 1 }], annotations: [], categories: [{ id: 1 }] },
+  ]) {
+    const r = evaluateCoco(gt, [det({})]);
+    assert.deepEqual(r.stats, new Array(12).fill(-1));
+  }
+});
+
 test('IoU exactly 0.5 matches at threshold 0.50 only: AP@.5 = 1, AP@.75 = 0, AP = 0.1', () => {
   // GT 10x10, detection 10x5 inside it: intersection 50, union 100.
   const r = evaluateCoco(groundTruth([{ bbox: [0, 0, 10, 10] }]), [det({ bbox: [0, 0, 10, 5] })]);
