@@ -13,7 +13,12 @@ export type {
   NormHistogram,
   GhmRegions,
 } from './analysis/gradientStats.js';
-export { gradStatsFileName, writeGradientStats, readGradientStats, readRunFolder } from './analysis/runFiles.js';
+export {
+  gradStatsFileName,
+  writeGradientStats,
+  readGradientStats,
+  readRunFolder,
+} from './analysis/runFiles.js';
 export type { RunFolder, RunLogData } from './analysis/runFiles.js';
 export { buildReport, writeReport } from './analysis/report.js';
 export { RetinaNet } from './detector/retinaNet.js';
@@ -33,7 +38,12 @@ export { saveRetinaNet, loadRetinaNet, MODEL_FORMAT } from './detector/modelIO.j
 export { nodeFileHandler } from './detector/nodeFileHandler.js';
 export { generateAnchors, baseAnchorsXyxy, concatLevelAnchors } from './detector/anchors.js';
 export type { AnchorGeneratorOptions, LevelAnchors } from './detector/anchors.js';
-export { assignFromIou, assignAnchors, ASSIGNED_IGNORE, ASSIGNED_NEGATIVE } from './detector/maxIouAssigner.js';
+export {
+  assignFromIou,
+  assignAnchors,
+  ASSIGNED_IGNORE,
+  ASSIGNED_NEGATIVE,
+} from './detector/maxIouAssigner.js';
 export type { MaxIouAssignerOptions } from './detector/maxIouAssigner.js';
 export { encodeBoxes, decodeBoxes, clipBoxesXyxy, MAX_LOG_RATIO } from './detector/boxCoder.js';
 export type { BoxCoderOptions } from './detector/boxCoder.js';
@@ -153,3 +163,41 @@ export {
 } from './data/transforms.js';
 export { DetectionLoader, transformSample } from './data/loader.js';
 export type { LoaderOptions, LoaderState, DetectionBatch, TransformedSample } from './data/loader.js';
+export {
+  train,
+  restoreWeights,
+  checkpointedTensors,
+  NonFiniteLossError,
+  CONFIG_FILE,
+  LOG_FILE,
+} from './train/trainer.js';
+export type { TrainerOptions, TrainResult, EvalHook } from './train/trainer.js';
+export type {
+  Trainable,
+  NamedVariable,
+  LossOutput,
+  BatchSource,
+  SourcedBatch,
+  JsonValue,
+} from './train/trainable.js';
+export { SgdMomentum } from './train/optimizer.js';
+export type { SgdOptions, MomentumBuffer } from './train/optimizer.js';
+export { lrSchedule } from './train/schedule.js';
+export type { LrScheduleOptions } from './train/schedule.js';
+export { globalNorm, clipCoefficient } from './train/gradClip.js';
+export { localGradients } from './train/gradients.js';
+export type { GradientFn, StepGradients } from './train/gradients.js';
+export { saveCheckpoint, loadCheckpoint, readManifest, MANIFEST_FILE } from './train/checkpoint.js';
+export type { CheckpointData, CheckpointManifest, SavedTensor } from './train/checkpoint.js';
+export { RunLog } from './train/runLog.js';
+export type { LogRecord, TrainRecord, EvalRecord } from './train/runLog.js';
+export { Progress } from './train/progress.js';
+export { detectorTrainable } from './train/detectorTrainable.js';
+export type { DetectorBatch } from './train/detectorTrainable.js';
+export { DetectorBatches, trainingLoader } from './train/detectorBatches.js';
+export { trainDetector, loadRun, loadData, buildModel, runValidationInputs } from './train/detectorRun.js';
+export type { TrainDetectorOptions, TrainDetectorResult, LoadedRun } from './train/detectorRun.js';
+export { evaluateDetector, detectImages, cocoEvalHook, loadDatasetImages } from './train/cocoValidation.js';
+export { drawDetections } from './train/drawDetections.js';
+export { parseConfig, loadConfigFile, iterationSchedule } from './config.js';
+export type { GhmdetConfig, DataConfig, TrainConfig, EvalConfig } from './config.js';
