@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -264,6 +264,16 @@ test('save -> load gives identical weights and identical detections (TF.js model
     assert.deepEqual(b, a);
     img.dispose();
     loaded.dispose();
+    // A config that disagrees with the weights is refused, naming the weight and both shapes.
+    json.userDefinedMetadata.ghmdet.config.numClasses = 3;
+    json.userDefinedMetadata.ghmdet.config.classNames = ['a', 'b', 'c'];
+    await writeFile(join(dir, 'model.json'), JSON.stringify(json));
+    const tensorsBefore = tf.memory().numTensors;
+    await assert.rejects(
+      loadRetinaNet(nodeFileHandler(dir)),
+      /weight "head\/retina_cls\/kernel" has shape \[3,3,8,18\], expected \[3,3,8,27\]/,
+    );
+    assert.equal(tf.memory().numTensors, tensorsBefore, 'a failed load leaks nothing');
   } finally {
     await rm(dir, { recursive: true, force: true });
     images.dispose();
