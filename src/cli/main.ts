@@ -17,6 +17,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   eval: () => import('./eval.js'),
   report: () => import('./report.js'),
   analyze: () => import('./analyze.js'),
+  experiment: () => import('./experiment.js'),
 };
 
 function usage(): string {

@@ -1,0 +1,154 @@
+/**
+ * The results of an experiment: one row per run folder (final COCO AP, AP50, AP75 from `eval.json`, seconds per
+ * iteration from the log), the mean and standard deviation over seeds per run name, and a markdown rendering
+ * with one table per result table of the plan.
+ *
+ * Seconds per iteration = batch size / mean images-per-second of the `train` records after the first (the
+ * first interval includes start-up); null when the log has fewer than two records.
+ */
+import type { ExperimentPlan, ExperimentRun } from './experimentPlan.js';
+import type { RunFolder } from './runFiles.js';
+
+/** COCO stats names (src/eval/cocoSummary.ts) of the reported columns. */
+export const AP_NAMES = {
+  AP: 'AP@[.50:.95]|all|100',
+  AP50: 'AP@.50|all|100',
+  AP75: 'AP@.75|all|100',
+} as const;
+
+export interface RunResult {
+  id: string;
+  name: string;
+  label: string;
+  seed: number;
+  tables: string[];
+  /** True when the run folder has its final evaluation (eval.json). */
+  finished: boolean;
+  /** Completed iterations (last log record). */
+  iterations: number | null;
+  AP: number | null;
+  AP50: number | null;
+  AP75: number | null;
+  secondsPerIter: number | null;
+  /** Last logged total loss. */
+  finalLoss: number | null;
+}
+
+export interface MeanStd {
+  mean: number;
+  /** Sample standard deviation (n - 1); 0 for one value. */
+  std: number;
+  n: number;
+}
+
+export interface SummaryRow {
+  name: string;
+  label: string;
+  tables: string[];
+  /** Finished seeds. */
+  seeds: number[];
+  AP: MeanStd | null;
+  AP50: MeanStd | null;
+  AP75: MeanStd | null;
+  secondsPerIter: MeanStd | null;
+}
+
+export interface ExperimentResults {
+  experiment: string;
+  description: string | null;
+  runs: RunResult[];
+  summary: SummaryRow[];
+}
+
+/** Mean and sample standard deviation of the non-null values, or null when there are none. */
+export function meanStd(values: (number | null)[]): MeanStd | null {
+  const v = values.filter((x): x is number => x !== null && Number.isFinite(x));
+  if (v.length === 0) return null;
+  const mean = v.reduce((a, b) => a + b, 0) / v.length;
+  const variance = v.length > 1 ? v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1) : 0;
+  return { mean, std: Math.sqrt(variance), n: v.length };
+}
+
+/** The result row of one run from its folder (null fields where the run has not got that far). */
+export function runResult(run: ExperimentRun, folder: RunFolder | null): RunResult {
+  const metric = (k: keyof typeof AP_NAMES): number | null => folder?.finalEval?.metrics[AP_NAMES[k]] ?? null;
+  const train = folder?.log.train ?? [];
+  const speeds = train
+    .slice(1)
+    .map((e) => e.imagesPerSecond)
+    .filter((x): x is number => x !== null && x > 0);
+  const data = (folder?.config?.['data'] ?? run.config['data']) as { batch_size?: number } | undefined;
+  const batch = data?.batch_size ?? 8;
+  const last = train[train.length - 1];
+  return {
+    id: run.id,
+    name: run.name,
+    label: run.label,
+    seed: run.seed,
+    tables: run.tables,
+    finished: folder?.finalEval !== null && folder?.finalEval !== undefined,
+    iterations: last?.iter ?? null,
+    AP: metric('AP'),
+    AP50: metric('AP50'),
+    AP75: metric('AP75'),
+    secondsPerIter: speeds.length > 0 ? batch / (speeds.reduce((a, b) => a + b, 0) / speeds.length) : null,
+    finalLoss: last?.losses['loss'] ?? null,
+  };
+}
+
+/** Per-run rows and their summary over seeds (finished runs only), in plan order. */
+export function summarizeResults(plan: ExperimentPlan, runs: RunResult[]): ExperimentResults {
+  const summary: SummaryRow[] = [];
+  for (const spec of plan.runs) {
+    const rows = runs.filter((r) => r.name === spec.name && r.finished);
+    if (!runs.some((r) => r.name === spec.name)) continue;
+    summary.push({
+      name: spec.name,
+      label: spec.label ?? spec.name,
+      tables: spec.tables,
+      seeds: rows.map((r) => r.seed),
+      AP: meanStd(rows.map((r) => r.AP)),
+      AP50: meanStd(rows.map((r) => r.AP50)),
+      AP75: meanStd(rows.map((r) => r.AP75)),
+      secondsPerIter: meanStd(rows.map((r) => r.secondsPerIter)),
+    });
+  }
+  return { experiment: plan.file, description: plan.description ?? null, runs, summary };
+}
+
+function cell(m: MeanStd | null, scale: number, digits: number): string {
+  if (m === null) return '–';
+  const mean = (m.mean * scale).toFixed(digits);
+  return m.n > 1 ? `${mean} ± ${(m.std * scale).toFixed(digits)}` : mean;
+}
+
+/**
+ * Markdown: per table of the plan, `| run | seeds | AP | AP50 | AP75 | s/iter |` with AP in percent
+ * (mean ± std over the finished seeds).
+ */
+export function resultsMarkdown(plan: ExperimentPlan, results: ExperimentResults): string {
+  const lines: string[] = ['# Experiment results', ''];
+  if (plan.description) lines.push(plan.description, '');
+  const unfinished = results.runs.filter((r) => !r.finished).map((r) => r.id);
+  if (unfinished.length > 0)
+    lines.push(`Unfinished runs (left out of the means): ${unfinished.join(', ')}.`, '');
+  for (const table of plan.tables) {
+    const rows = results.summary.filter((s) => s.tables.includes(table.name));
+    if (rows.length === 0) continue;
+    lines.push(
+      `## ${table.title}`,
+      '',
+      '| run | seeds | AP | AP50 | AP75 | s/iter |',
+      '|---|---|---|---|---|---|',
+    );
+    for (const s of rows) {
+      lines.push(
+        `| ${s.label} | ${s.seeds.length > 0 ? s.seeds.join(', ') : '–'} | ${cell(s.AP, 100, 1)} | ` +
+          `${cell(s.AP50, 100, 1)} | ${cell(s.AP75, 100, 1)} | ${cell(s.secondsPerIter, 1, 2)} |`,
+      );
+    }
+    lines.push('');
+  }
+  lines.push('AP columns: COCO box AP in percent on the validation split, mean ± sample std over seeds.', '');
+  return lines.join('\n');
+}
