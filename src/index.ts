@@ -22,7 +22,7 @@ export {
 export type { RunFolder, RunLogData } from './analysis/runFiles.js';
 export { buildReport, writeReport } from './analysis/report.js';
 export { RetinaNet } from './detector/retinaNet.js';
-export type { RetinaNetOptions, Detection, LossStates } from './detector/retinaNet.js';
+export type { RetinaNetOptions, Detection, DetectOptions, LossStates } from './detector/retinaNet.js';
 export {
   parseRetinaNetConfig,
   retinaNetConfigSchema,

@@ -36,6 +36,14 @@ export interface Detection {
   score: number;
 }
 
+/** Filters of `detect`, applied after the post-processing. */
+export interface DetectOptions {
+  /** Keep at most this many detections. Default: all (at most `test_cfg.max_per_img`). */
+  maxDetections?: number;
+  /** Keep detections with a score of at least this. Default 0 (only `test_cfg.score_thr` applies). */
+  minScore?: number;
+}
+
 /** GHM EMA states (or any loss state) of both losses, for checkpoints. */
 export interface LossStates {
   loss_cls: unknown;
@@ -194,14 +202,16 @@ export class RetinaNet {
    * Detects objects in one image.
    *
    * @param image `[H, W, 3]` RGB tensor (uint8 or float in 0..255), or raw RGB/RGBA pixels.
-   * @returns up to `test_cfg.max_per_img` detections by descending score, boxes in the image's own pixels.
+   * @param options like coco-ssd's `detect(img, maxNumBoxes, minScore)`: keep at most `maxDetections`
+   * (default `test_cfg.max_per_img`) with a score of at least `minScore` (default: no filter beyond `score_thr`).
+   * @returns detections by descending score, boxes in the image's own pixels.
    */
-  async detect(image: tf.Tensor3D | RawImage): Promise<Detection[]> {
-    return this.detectSync(image);
+  async detect(image: tf.Tensor3D | RawImage, options: DetectOptions = {}): Promise<Detection[]> {
+    return this.detectSync(image, options);
   }
 
   /** Synchronous {@link detect}. */
-  detectSync(image: tf.Tensor3D | RawImage): Detection[] {
+  detectSync(image: tf.Tensor3D | RawImage, options: DetectOptions = {}): Detection[] {
     const { input, meta } = prepareImage(image, this.config.preprocess);
     let det: Detections;
     try {
@@ -213,7 +223,10 @@ export class RetinaNet {
     const [h, w] = meta.originalSize;
     const names = this.config.classNames;
     const out: Detection[] = [];
-    for (let i = 0; i < det.scores.length; i++) {
+    const maxDetections = options.maxDetections ?? Infinity;
+    const minScore = options.minScore ?? 0;
+    for (let i = 0; i < det.scores.length && out.length < maxDetections; i++) {
+      if (det.scores[i]! < minScore) break;
       const x1 = Math.min(w, Math.max(0, det.boxesXyxy[4 * i]! / sx));
       const y1 = Math.min(h, Math.max(0, det.boxesXyxy[4 * i + 1]! / sy));
       const x2 = Math.min(w, Math.max(0, det.boxesXyxy[4 * i + 2]! / sx));

@@ -262,6 +262,9 @@ test('save -> load gives identical weights and identical detections (TF.js model
     const b = await loaded.detect(img);
     assert.ok(a.length > 0, 'expected detections at score_thr 0.001');
     assert.deepEqual(b, a);
+    const minScore = a[Math.floor(a.length / 2)]!.score;
+    const filtered = await loaded.detect(img, { maxDetections: 3, minScore });
+    assert.deepEqual(filtered, a.filter((d) => d.score >= minScore).slice(0, 3));
     img.dispose();
     loaded.dispose();
     // A config that disagrees with the weights is refused, naming the weight and both shapes.
