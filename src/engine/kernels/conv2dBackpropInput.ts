@@ -12,7 +12,7 @@
  * sH*sW phases are one valid convolution of dy (zero-padded) with the filter
  *   K[ty, tx, o, (r, r', c)] = w[r + sH*(TH-1-ty), r' + sW*(TW-1-tx), c, o]   (0 when out of range),
  * of shape [TH, TW, Cout, sH*sW*Cin], followed by an interleave of the phases:
- *   [N, M, M', sH, sW, Cin] -> transpose [0, 1, 3, 2, 4, 5] -> [N, M*sH, M'*sW, Cin].
+ *   [N*M, M', sH, sW*Cin] -> transpose [0, 2, 1, 3] -> [N, M*sH, M'*sW, Cin].
  * The whole-stride part q = floor(top / sH) of the padding is absorbed into dy's padding; the remainder
  * top mod sH (0 for stride 1 and for 'same' on even sizes) is cropped off at the end.
  * Stride 1 needs no interleave: K is the spatially flipped filter with in/out channels swapped. The filter
@@ -137,14 +137,11 @@ export function conv2dInputGradient(
     ]); // [N, M, M', sH*sW*Cin]
     const [, mh, mw] = z.shape;
     if (sH > 1 || sW > 1) {
-      // [N, M, M', sH, sW, Cin] -> [N, M, sH, M', sW, Cin] -> [N, M*sH, M'*sW, Cin]: phase r of row m is row
-      // m*sH + r of the interleaved result.
-      z = tf.reshape(tf.transpose(tf.reshape(z, [n, mh, mw, sH, sW, cin]), [0, 1, 3, 2, 4, 5]), [
-        n,
-        mh * sH,
-        mw * sW,
-        cin,
-      ]);
+      // [N*M, M', sH, sW*Cin] -> transpose [0, 2, 1, 3] -> [N*M, sH, M', sW*Cin] = [N, M*sH, M'*sW, Cin]: phase
+      // (r, r') of (m, m') lands on row m*sH + r, column m'*sW + r'. (A 4-D transpose is ~2x faster on wasm
+      // than the equivalent 6-D one.)
+      const interleaved = tf.transpose(tf.reshape(z, [n * mh, mw, sH, sW * cin]), [0, 2, 1, 3]);
+      z = tf.reshape(interleaved, [n, mh * sH, mw * sW, cin]);
     }
     if (offH !== 0 || offW !== 0 || z.shape[1] !== inH || z.shape[2] !== inW) {
       z = tf.slice(z, [0, offH, offW, 0], [n, inH, inW, cin]);
