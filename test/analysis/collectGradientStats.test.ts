@@ -4,6 +4,10 @@ import * as tf from '@tensorflow/tfjs';
 import { setupBackend } from '../../src/engine/backend.js';
 import { collectGradientStats, type DetectorForStats } from '../../src/analysis/collectGradientStats.js';
 import { computeGradientStats } from '../../src/analysis/gradientStats.js';
+import { gradientStatsHook } from '../../src/analysis/gradientStatsHook.js';
+import { readGradientStats } from '../../src/analysis/runFiles.js';
+import { promises as fs } from 'node:fs';
+import { tempDir } from './fixtures.js';
 import type { ImageGroundTruth, ImageTargets } from '../../src/detector/targets.js';
 
 /**
@@ -120,4 +124,47 @@ test('collectGradientStats: pools levels and images in the targets order, positi
   assert.equal(s.classification!.numValid, 14);
   assert.equal(s.classification!.numPositive, 2);
   assert.equal(s.regression!.numPositives, 2);
+});
+
+test('gradientStatsHook: writes statistics every K iterations only', async () => {
+  await setupBackend({ backend: 'cpu' });
+  const dir = await tempDir('hook');
+  const images = tf.zeros([2, 8, 8, 3]) as tf.Tensor4D;
+  const gts: ImageGroundTruth[] = [0, 1].map(() => ({
+    boxesXyxy: new Float32Array(0),
+    labels: new Int32Array(0),
+  }));
+  try {
+    let calls = 0;
+    const hook = gradientStatsHook({
+      model,
+      runDir: dir,
+      every: 2,
+      batch: () => {
+        calls++;
+        return { images, gts };
+      },
+      stats: { fineBins: 10 },
+    });
+    assert.equal(await hook({ iter: 1 }), null);
+    assert.match((await hook({ iter: 2 }))!, /grad_stats_iter_000002\.json$/);
+    assert.equal(await hook({ iter: 3 }), null);
+    await hook({ iter: 4 });
+    assert.equal(calls, 2);
+    const stats = await readGradientStats(dir);
+    assert.deepEqual(
+      stats.map((s) => [s.iteration, s.classification!.fine.bins]),
+      [
+        [2, 10],
+        [4, 10],
+      ],
+    );
+    assert.throws(
+      () => gradientStatsHook({ model, runDir: dir, every: 0, batch: () => ({ images, gts }) }),
+      /every must be an integer >= 1, got 0/,
+    );
+  } finally {
+    images.dispose();
+    await fs.rm(dir, { recursive: true, force: true });
+  }
 });
