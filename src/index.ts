@@ -4,7 +4,11 @@
  */
 export { setupBackend, currentBackend, BACKEND_ENV_VAR, KNOWN_BACKENDS } from './engine/backend.js';
 export type { BackendOptions, BackendInfo, BackendName } from './engine/backend.js';
-export { computeGradientStats, GRADIENT_STATS_VERSION } from './analysis/gradientStats.js';
+export {
+  computeGradientStats,
+  GradientStatsAccumulator,
+  GRADIENT_STATS_VERSION,
+} from './analysis/gradientStats.js';
 export type {
   GradientStats,
   GradientStatsOptions,
@@ -21,6 +25,30 @@ export {
 } from './analysis/runFiles.js';
 export type { RunFolder, RunLogData } from './analysis/runFiles.js';
 export { buildReport, writeReport } from './analysis/report.js';
+export { collectGradientStats, addDetectorBatch } from './analysis/collectGradientStats.js';
+export type {
+  DetectorForStats,
+  DetectorStatsBatch,
+  CollectOptions,
+} from './analysis/collectGradientStats.js';
+export { gradientStatsHook } from './analysis/gradientStatsHook.js';
+export type { GradientStatsHookOptions } from './analysis/gradientStatsHook.js';
+export {
+  gradientDistributionFigure,
+  reweightedNormFigure,
+  cumulativeContributionFigure,
+  distributionOverTrainingFigure,
+  lossCurvesFigure,
+  validationFigure,
+  runComparisonFigure,
+  runFigures,
+} from './analysis/figures.js';
+export type { Figure, GradientFamily } from './analysis/figures.js';
+export { renderSvg } from './analysis/renderSvg.js';
+export { loadExperimentPlan, expandExperiment } from './analysis/experimentPlan.js';
+export type { ExperimentPlan, ExperimentRun } from './analysis/experimentPlan.js';
+export { runExperiment, writeExperimentResults } from './analysis/experimentRunner.js';
+export type { ExperimentResults } from './analysis/experimentResults.js';
 export { RetinaNet } from './detector/retinaNet.js';
 export type { RetinaNetOptions, Detection, DetectOptions, LossStates } from './detector/retinaNet.js';
 export {
