@@ -11,7 +11,8 @@
  *   dyT = transpose(dy,   [1, 2, 0, 3])   [h, w, N, Cout]     (dy used as the filter)
  *   r   = conv2d(xT, dyT, strides 1, 'valid', dilations = [sH, sW])   [Cin, kh, kw, Cout]
  *   dW  = transpose(r, [1, 2, 0, 3])      [kh, kw, Cin, Cout]
- * with xpad cropped to exactly (kh - 1) + (h - 1)*sH + 1 rows (and likewise columns), so that r has kh rows.
+ * with xpad cropped to exactly (kh - 1) + (h - 1)*sH + 1 rows (and likewise columns), so that r has kh rows;
+ * the padding is the convolution's own (explicit padding of xT's spatial axes), not a copy.
  * One XNNPACK convolution on wasm; any kernel size, stride and padding. A 1x1 stride-1 unpadded filter
  * gradient is one plain matMul with an explicitly transposed operand (transposed matMuls are slow on wasm).
  * 'NCHW' inputs are transposed to NHWC first.
@@ -70,20 +71,22 @@ export function conv2dFilterGradient(
     const needW = kw + (w - 1) * sW;
     const bottom = needH - inH - top;
     const right = needW - inW - left;
-    let xp: tf.Tensor4D = x;
-    if (top > 0 || left > 0 || bottom > 0 || right > 0) {
-      xp = tf.pad(x, [
-        [0, 0],
-        [top, Math.max(0, bottom)],
-        [left, Math.max(0, right)],
-        [0, 0],
-      ]);
+    // The convolution pads xT itself (explicit padding on its spatial axes, no copy); only a negative
+    // bottom/right (input rows no tap reads, e.g. 'valid' with a leftover row) needs a crop first.
+    let xc: tf.Tensor4D = x;
+    if (bottom < 0 || right < 0) {
+      xc = tf.slice(x, [0, 0, 0, 0], [n, Math.min(inH, needH - top), Math.min(inW, needW - left), cin]);
     }
-    if (bottom < 0 || right < 0) xp = tf.slice(xp, [0, 0, 0, 0], [n, needH, needW, cin]);
-    // Batch becomes channels: [Cin, Hp, Wp, N]; dy becomes the filter: [h, w, N, Cout].
-    const xT = tf.transpose(xp, [3, 1, 2, 0]);
+    // Batch becomes channels: [Cin, H, W, N]; dy becomes the filter: [h, w, N, Cout].
+    const xT = tf.transpose(xc, [3, 1, 2, 0]);
     const dyT = tf.transpose(dy, [1, 2, 0, 3]);
-    const r = tf.conv2d(xT, dyT, 1, 'valid', 'NHWC', [sH, sW]); // [Cin, kh, kw, Cout]
+    const padding: [[0, 0], [number, number], [number, number], [0, 0]] = [
+      [0, 0],
+      [top, Math.max(0, bottom)],
+      [left, Math.max(0, right)],
+      [0, 0],
+    ];
+    const r = tf.conv2d(xT, dyT, 1, padding, 'NHWC', [sH, sW]); // [Cin, kh, kw, Cout]
     return tf.transpose(r, [1, 2, 0, 3]);
   });
 }
