@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setupBackend } from '../../src/engine/backend.js';
 import { RetinaNet } from '../../src/detector/retinaNet.js';
@@ -262,6 +262,14 @@ test('save -> load gives identical weights and identical detections (TF.js model
     const b = await loaded.detect(img);
     assert.ok(a.length > 0, 'expected detections at score_thr 0.001');
     assert.deepEqual(b, a);
+    // The same files through TF.js's own browser loader (tf.io.http), served from the folder by a fetch stand-in.
+    const fetchFunc = async (url: string): Promise<Response> =>
+      new Response(await readFile(join(dir, basename(url))));
+    const viaHttp = await loadRetinaNet(
+      tf.io.http('https://models.example/shapes/model.json', { fetchFunc }),
+    );
+    assert.deepEqual(await viaHttp.detect(img), a);
+    viaHttp.dispose();
     const minScore = a[Math.floor(a.length / 2)]!.score;
     const filtered = await loaded.detect(img, { maxDetections: 3, minScore });
     assert.deepEqual(filtered, a.filter((d) => d.score >= minScore).slice(0, 3));
