@@ -4,6 +4,12 @@
  */
 export { setupBackend, currentBackend, BACKEND_ENV_VAR, KNOWN_BACKENDS } from './engine/backend.js';
 export type { BackendOptions, BackendInfo, BackendName } from './engine/backend.js';
+export { registerTrainingKernels } from './engine/kernels/index.js';
+export { batchNormTraining } from './engine/ops/batchNorm.js';
+export type { BatchNormTrainingResult } from './engine/ops/batchNorm.js';
+export { DataParallel, averageGradients } from './engine/dataParallel/dataParallel.js';
+export type { DataParallelOptions, StepResult } from './engine/dataParallel/dataParallel.js';
+export type { Replica, ReplicaModule, GradientResult } from './engine/dataParallel/replica.js';
 export {
   computeGradientStats,
   GradientStatsAccumulator,
