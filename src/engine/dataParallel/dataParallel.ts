@@ -11,6 +11,9 @@
  *   3. every replica applies the same g with its own optimizer, so all replicas stay bit-identical.
  * With equal shards and a loss that is a mean over images, g is the full-batch gradient. Losses normalised by
  * batch-level counts (GHM's valid-element count, RetinaNet's positive count) are normalised per shard here.
+ * State that a replica updates from its own shard outside the gradients (BatchNorm running statistics, GHM's
+ * EMA of bin counts) is per replica and may differ between replicas; only the trainable weights are kept
+ * identical. Checkpoint such state from replica 0 (the calling thread's).
  *
  * Workers load the replica module and their entry as TypeScript when this file runs as TypeScript (under
  * tsx, which each worker registers for itself) and as JavaScript under `dist`.
