@@ -263,8 +263,8 @@ test('save -> load gives identical weights and identical detections (TF.js model
     assert.ok(a.length > 0, 'expected detections at score_thr 0.001');
     assert.deepEqual(b, a);
     // The same files through TF.js's own browser loader (tf.io.http), served from the folder by a fetch stand-in.
-    const fetchFunc = async (url: string): Promise<Response> =>
-      new Response(await readFile(join(dir, basename(url))));
+    const fetchFunc = async (url: URL | RequestInfo): Promise<Response> =>
+      new Response(await readFile(join(dir, basename(String(url)))));
     const viaHttp = await loadRetinaNet(
       tf.io.http('https://models.example/shapes/model.json', { fetchFunc }),
     );
