@@ -10,12 +10,13 @@
  * `avgFactor` (the reference normalises by `tot`).
  *
  * Implementation, for binary targets y in {0, 1}: with `z = x * (1 - 2y)` (x for negatives, -x for positives),
- * `g = sigmoid(z)`, `BCE = softplus(z)` and `sigmoid(x) - y = (1 - 2y) * g`; so one sigmoid and one softplus of the
- * same tensor give the loss, the gradient and the bin. The bin is estimated from `floor(g * bins)` and corrected
- * against thresholds on `z`: for each float32 edge e, the smallest float32 z whose reference g (torch float32:
- * `fround(sigmoid(x))` for y = 0, `fround(1 - fround(sigmoid(x)))` for y = 1) is >= e. This reproduces the
- * reference's edge comparisons exactly, even on backends whose float32 sigmoid is a unit in the last place off
- * (wasm), including g exactly on an edge, g = 0 and g = 1 (logits of +-200).
+ * `g = sigmoid(z)`, `BCE = softplus(z)` and `sigmoid(x) - y = (1 - 2y) * g`; so the loss, the gradient and the
+ * bin all come from one tensor z, with float arithmetic that is fast on wasm. The bin is decided at the nearest
+ * edge s = round(g * bins) by one comparison of z against a threshold: for each float32 edge e, the smallest
+ * float32 z whose reference g (torch float32: `fround(sigmoid(x))` for y = 0, `fround(1 - fround(sigmoid(x)))`
+ * for y = 1) is >= e. This reproduces the reference's edge comparisons exactly, even on backends whose float32
+ * sigmoid is a unit in the last place off (wasm), including g exactly on an edge, g = 0 and g = 1 (logits +-200).
+ * Targets must be 0 or 1 (checked when `validate` is on).
  */
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -24,12 +25,16 @@ import {
   binEdges,
   countBins,
   isRecordingGradients,
+  nearestEdgeSlot,
   placeInBins,
+  thresholdTables,
+  weightLookup,
   type BinThresholds,
   type GradientDensityState,
   type GradientDensityStats,
 } from './gradientDensity.js';
 import { checkReduceOptions, stableSum, type ReduceOptions } from './reduce.js';
+import { softplusStable } from './bce.js';
 import {
   countNegative,
   countNonBinary,
@@ -96,27 +101,14 @@ function smallestLogitReaching(norm: (z: number) => number, e: number): number {
 
 /**
  * Threshold tables on z for GHM-C: block 0 = valid negatives (y = 0), block 1 = valid positives (y = 1),
- * blocks 2 and 3 = ignored negatives and positives (block = y + 2 * ignored, no correction there).
+ * blocks 2 and 3 = ignored negatives and positives (block = y + 2 * ignored).
  */
 export function logitThresholds(bins: number): BinThresholds {
   const edges = binEdges(bins, 1 + 1e-6);
-  const slots = bins + 1;
-  const lo = new Float32Array(4 * slots);
-  const hi = new Float32Array(4 * slots);
-  [refNormNegative, refNormPositive].forEach((norm, b) => {
-    const thr = Array.from(edges, (e) => smallestLogitReaching(norm, e));
-    for (let r = 0; r < bins; r++) {
-      lo[b * slots + r] = thr[r]!;
-      hi[b * slots + r] = thr[r + 1]!;
-    }
-    lo[b * slots + bins] = Infinity; // estimate floor(1 * bins) = bins: belongs to bin bins-1
-    hi[b * slots + bins] = Infinity;
-  });
-  for (let r = 2 * slots; r < 4 * slots; r++) {
-    lo[r] = -Infinity;
-    hi[r] = Infinity;
-  }
-  return { bins, blocks: 4, lo, hi };
+  const perBlock = [refNormNegative, refNormPositive].map((norm) =>
+    Array.from(edges, (e) => smallestLogitReaching(norm, e)),
+  );
+  return thresholdTables(bins, perBlock, 2);
 }
 
 /**
@@ -183,22 +175,24 @@ export class GHMC {
     const reduction = checkReduceOptions(LOSS, { ...options, avgFactor: undefined });
     const validate = options.validate ?? this.validate;
     const M = this.bins;
-    const slots = M + 1;
 
     const forward = (x: tf.Tensor, save: tf.GradSaveFunc) => {
-      // t: [N, C] float 0/1; valid: [N, C] or [N, 1] bool.
+      const slots = this.thresholds.slots;
+      // t: [N, C] float 0/1; valid: [N, C] or [N, 1], 1 where the label weight is > 0 (weights are >= 0).
       const t = labels ? tf.cast(tf.oneHot(target as tf.Tensor1D, c), 'float32') : tf.cast(target, 'float32');
       const lw =
         labelWeight === undefined ? undefined : labels ? tf.reshape(labelWeight, [n, 1]) : labelWeight;
-      const invalid = lw === undefined ? undefined : tf.cast(tf.lessEqual(lw, 0), 'float32');
+      const valid = lw === undefined ? undefined : tf.step(tf.cast(lw, 'float32'));
       const sign = tf.sub(1, tf.mul(t, 2)); // 1 - 2y: +1 negatives, -1 positives
       const z = tf.mul(x, sign);
       const g = tf.sigmoid(z); // |sigmoid(x) - y| (to a unit in the last place; bins are exact, see above)
-      const block = invalid === undefined ? t : tf.add(t, tf.mul(invalid, 2));
-      const estimate = tf.cast(tf.add(tf.mul(g, M), tf.mul(block, slots)), 'int32');
-      const index = placeInBins(z, estimate, this.thresholds);
+      // block = y + 2 * (1 - valid), as an offset into the index space
+      const blockOffset =
+        valid === undefined ? tf.mul(t, slots) : tf.add(tf.mul(t, slots), tf.mul(valid, -2 * slots));
+      const slot = nearestEdgeSlot(g, M, blockOffset, valid === undefined ? 0 : 2 * slots);
+      const index = placeInBins(z, slot, this.thresholds);
       const slotCounts = countBins(index, this.thresholds);
-      const numInvalid = invalid === undefined ? tf.scalar(0) : tf.mul(tf.sum(invalid), labels ? c : 1);
+      const numValid = valid === undefined ? tf.scalar(n * c) : tf.mul(tf.sum(valid), labels ? c : 1);
       const checks: ValueCheck[] = [];
       if (validate) {
         checks.push({
@@ -225,32 +219,24 @@ export class GHMC {
           checks.push({ arg: 'labelWeight', expected: 'values >= 0', count: countNegative(labelWeight) });
         }
       }
-      // The one read-back of the call: slot counts, number of ignored elements, check results.
-      const packed = tf.concat([slotCounts, tf.reshape(numInvalid, [1]), packChecks(checks)]);
+      // The one read-back of the call: counts of the index space, number of valid elements, check results.
+      const size = this.thresholds.blocks * slots;
+      const packed = tf.concat([slotCounts, tf.reshape(numValid, [1]), packChecks(checks)]);
       const values = packed.dataSync();
-      throwOnFailedChecks(LOSS, checks, values, 4 * slots + 1);
+      throwOnFailedChecks(LOSS, checks, values, size + 1);
 
-      const binCounts = binCountsOf(values, M, 2);
-      const tot = Math.max(n * c - values[4 * slots]!, 1);
+      const binCounts = binCountsOf(values, this.thresholds, 2);
+      const tot = Math.max(values[size]!, 1);
       const { weights, nNonEmpty } = this.density.weightTable(binCounts, tot);
-      const table = new Float32Array(4 * slots);
-      table.set(weights, 0);
-      table.set(weights, slots);
-      const w = tf.gather(tf.tensor1d(table, 'float32'), index); // [N, C], 0 for ignored elements
-      const weighted = tf.mul(w, tf.softplus(z)); // w * BCEWithLogits(x, y)
-      let value: tf.Tensor;
-      let scale: number;
-      if (reduction === 'mean') {
-        value = tf.mul(tf.div(stableSum(weighted), tot), this.lossWeight);
-        scale = this.lossWeight / tot;
-      } else if (reduction === 'sum') {
-        value = tf.mul(stableSum(weighted), this.lossWeight);
-        scale = this.lossWeight;
-      } else {
-        value = tf.mul(weighted, this.lossWeight);
-        scale = this.lossWeight;
-      }
-      if (isRecordingGradients()) save([tf.mul(tf.mul(w, g), tf.mul(sign, scale))]);
+      // Per-element weights, pre-multiplied by the reduction's factor: d loss / d x = wScaled * (sigmoid(x) - y).
+      const scale = reduction === 'mean' ? this.lossWeight / tot : this.lossWeight;
+      const wScaled = tf.gather(tf.tensor1d(weightLookup(weights, this.thresholds, 2, scale)), index);
+      const weighted = tf.mul(wScaled, softplusStable(z)); // scale * w * BCEWithLogits(x, y)
+      const value = reduction === 'none' ? weighted : stableSum(weighted);
+      if (isRecordingGradients()) save([tf.mul(wScaled, tf.mul(g, sign))]);
+      const w = this.recordWeights
+        ? tf.gather(tf.tensor1d(weightLookup(weights, this.thresholds, 2)), index)
+        : null;
       this.record(binCounts, nNonEmpty, tot, weights, w);
       return {
         value,
@@ -265,7 +251,7 @@ export class GHMC {
     nNonEmpty: number,
     tot: number,
     weights: Float32Array,
-    w: tf.Tensor,
+    w: tf.Tensor | null,
   ): void {
     this.stats?.weights?.dispose();
     this.stats = {
@@ -274,7 +260,7 @@ export class GHMC {
       tot,
       binWeights: Array.from(weights),
       accSum: this.density.accSumCopy(),
-      ...(this.recordWeights ? { weights: tf.keep(w.clone()) } : {}),
+      ...(w !== null ? { weights: tf.keep(w) } : {}),
     };
   }
 

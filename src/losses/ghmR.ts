@@ -13,7 +13,8 @@
  * The last bin edge is 1e3 instead of 1: g < 1 mathematically but equals 1 in float32 once |d| >~ 1e3 mu, and
  * such elements must still land in the last bin. g is computed with the reference's float32 operations
  * (`|d| / sqrt(d*d + mu*mu)`, each correctly rounded on every backend), so bins match the reference bit for bit:
- * `floor(g * bins)` is corrected against the float32 edges with one comparison on each side.
+ * the nearest edge `s = round(g * bins)` is found, then one comparison with the float32 edge s decides between
+ * bins s - 1 and s (./gradientDensity.ts).
  * `avgFactor` is ignored (as the reference).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -23,8 +24,10 @@ import {
   binEdges,
   countBins,
   isRecordingGradients,
+  nearestEdgeSlot,
   normThresholds,
   placeInBins,
+  weightLookup,
   type BinThresholds,
   type GradientDensityState,
 } from './gradientDensity.js';
@@ -111,20 +114,20 @@ export class GHMR {
     const reduction = checkReduceOptions(LOSS, { ...options, avgFactor: undefined });
     const validate = options.validate ?? this.validate;
     const M = this.bins;
-    const slots = M + 1;
     const size = pred.size;
     const muSq = this.mu * this.mu; // torch: python float mu * mu, rounded once to float32
 
     const forward = (x: tf.Tensor, save: tf.GradSaveFunc) => {
+      const slots = this.thresholds.slots;
       const t = tf.cast(target, 'float32');
       const lw = labelWeight === undefined ? undefined : tf.cast(labelWeight, 'float32');
       const d = tf.sub(x, t);
       const root = tf.sqrt(tf.add(tf.mul(d, d), muSq)); // sqrt(d^2 + mu^2)
       const g = tf.div(tf.abs(d), root);
-      const invalid = lw === undefined ? undefined : tf.cast(tf.lessEqual(lw, 0), 'float32');
-      const raw = tf.mul(g, M);
-      const estimate = tf.cast(invalid === undefined ? raw : tf.add(raw, tf.mul(invalid, slots)), 'int32');
-      const index = placeInBins(g, estimate, this.thresholds);
+      // block 0 = valid, block 1 = ignored (label weight 0): offset (1 - step(lw)) * slots
+      const blockOffset = lw === undefined ? undefined : tf.mul(tf.step(lw), -slots);
+      const slot = nearestEdgeSlot(g, M, blockOffset, lw === undefined ? 0 : slots);
+      const index = placeInBins(g, slot, this.thresholds);
       const slotCounts = countBins(index, this.thresholds);
       const weightSum = lw === undefined ? tf.scalar(size) : stableSum(lw);
       const checks: ValueCheck[] = [];
@@ -144,31 +147,23 @@ export class GHMR {
           checks.push({ arg: 'labelWeight', expected: 'values >= 0', count: countNegative(lw) });
         }
       }
-      // The one read-back of the call: slot counts, sum of label weights, check results.
+      // The one read-back of the call: counts of the index space, sum of label weights, check results.
+      const size2 = this.thresholds.blocks * slots;
       const packed = tf.concat([slotCounts, tf.reshape(weightSum, [1]), packChecks(checks)]);
       const values = packed.dataSync();
-      throwOnFailedChecks(LOSS, checks, values, 2 * slots + 1);
+      throwOnFailedChecks(LOSS, checks, values, size2 + 1);
 
-      const binCounts = binCountsOf(values, M, 1);
-      const tot = Math.max(values[2 * slots]!, 1);
+      const binCounts = binCountsOf(values, this.thresholds, 1);
+      const tot = Math.max(values[size2]!, 1);
       const { weights, nNonEmpty } = this.density.weightTable(binCounts, tot);
-      const table = new Float32Array(2 * slots);
-      table.set(weights, 0);
-      const w = tf.gather(tf.tensor1d(table, 'float32'), index);
-      const weighted = tf.mul(w, tf.sub(root, this.mu)); // w * ASL1
-      let value: tf.Tensor;
-      let scale: number;
-      if (reduction === 'mean') {
-        value = tf.mul(tf.div(stableSum(weighted), tot), this.lossWeight);
-        scale = this.lossWeight / tot;
-      } else if (reduction === 'sum') {
-        value = tf.mul(stableSum(weighted), this.lossWeight);
-        scale = this.lossWeight;
-      } else {
-        value = tf.mul(weighted, this.lossWeight);
-        scale = this.lossWeight;
-      }
-      if (isRecordingGradients()) save([tf.mul(tf.mul(w, scale), tf.div(d, root))]);
+      const scale = reduction === 'mean' ? this.lossWeight / tot : this.lossWeight;
+      const wScaled = tf.gather(tf.tensor1d(weightLookup(weights, this.thresholds, 1, scale)), index);
+      const weighted = tf.mul(wScaled, tf.sub(root, this.mu)); // scale * w * ASL1
+      const value = reduction === 'none' ? weighted : stableSum(weighted);
+      if (isRecordingGradients()) save([tf.mul(wScaled, tf.div(d, root))]);
+      const w = this.recordWeights
+        ? tf.gather(tf.tensor1d(weightLookup(weights, this.thresholds, 1)), index)
+        : null;
       this.record(binCounts, nNonEmpty, tot, weights, w);
       return {
         value,
@@ -183,7 +178,7 @@ export class GHMR {
     nNonEmpty: number,
     tot: number,
     weights: Float32Array,
-    w: tf.Tensor,
+    w: tf.Tensor | null,
   ): void {
     this.stats?.weights?.dispose();
     this.stats = {
@@ -192,7 +187,7 @@ export class GHMR {
       tot,
       binWeights: Array.from(weights),
       accSum: this.density.accSumCopy(),
-      ...(this.recordWeights ? { weights: tf.keep(w.clone()) } : {}),
+      ...(w !== null ? { weights: tf.keep(w) } : {}),
     };
   }
 

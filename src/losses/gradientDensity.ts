@@ -16,10 +16,12 @@
  * #4, #13): with every element in one bin, w = 1 whatever the number of bins. There is no bias correction of the
  * EMA: the first call divides by `(1 - momentum) * c_j`.
  *
- * Device side ({@link placeInBins}, {@link countBins}): one vectorised pass, no per-bin loop. The bin is first
- * estimated as `floor(key * bins)` (or from an approximation of g), then corrected by one comparison on each side
- * against float32 threshold tables, so placement agrees bit for bit with the reference's
- * `g >= edges[j] & g < edges[j+1]` on float32 values, including values that sit exactly on an edge.
+ * Device side ({@link placeInBins}, {@link countBins}): one vectorised pass, no per-bin loop, float arithmetic
+ * (fast on wasm) except one table gather. The bin is decided at the nearest edge: with `s = round(g' * bins)` from
+ * any approximation `g'` of g that is within half a bin, the element is in bin `s - 1` or `s`, and one comparison
+ * of the exact key against the float32 threshold of edge s decides (`bin = s - 1 + [key >= threshold_s]`). This
+ * agrees bit for bit with the reference's `g >= edges[j] & g < edges[j+1]` on float32 values, including values
+ * exactly on an edge.
  * Host side ({@link GradientDensity.weightTable}): the EMA and the weights of the `bins` entries, computed in JS
  * with `Math.fround` after every step to reproduce torch float32 arithmetic exactly (see
  * `../shared/vectors/README.md`, "Expectations").
@@ -51,19 +53,19 @@ export interface GradientDensityStats {
 }
 
 /**
- * Threshold tables for the corrected bin placement. The index space is split into `blocks` blocks of
- * `bins + 1` slots; slot `r` of a block holds the smallest key value that belongs to bin `r` or above (`lo[r]`)
- * and the smallest key value that belongs to bin `r + 1` or above (`hi[r]`). Slot `bins` exists for the estimate
- * `floor(1 * bins) = bins` and always corrects down. A block whose thresholds are (-inf, +inf) never corrects
- * (used for ignored elements).
+ * Threshold tables for the nearest-edge placement. The index space is split into `blocks` blocks of
+ * `slots = bins + 2` entries (a block per kind of element: valid negatives, valid positives, ignored...). Entry
+ * `s + 1` of a block holds the smallest key value that reaches edge s (s = 0..bins), entry 0 is unused. After
+ * placement, entry `j + 1` of a block stands for bin j. A block whose entries are +inf keeps every element at
+ * `s` (used for ignored elements: they are never counted).
  */
 export interface BinThresholds {
   bins: number;
   blocks: number;
-  /** float32, length `blocks * (bins + 1)`. */
-  lo: Float32Array;
-  /** float32, length `blocks * (bins + 1)`. */
-  hi: Float32Array;
+  /** `bins + 2`. */
+  slots: number;
+  /** float32, length `blocks * slots`. */
+  table: Float32Array;
 }
 
 /** The float32 bin edges of the reference: `fround(k / bins)` for k < bins, then `fround(lastEdge)`. */
@@ -75,58 +77,89 @@ export function binEdges(bins: number, lastEdge: number): Float32Array {
 }
 
 /**
- * Thresholds for keys that are the gradient norm g itself (GHM-R): bin r holds `edges[r] <= g < edges[r+1]`.
- * Block 0 = valid elements, block 1 = ignored elements (no correction).
+ * Builds threshold tables from one threshold per edge and valid block (`perBlock[b][s]` for s = 0..bins), then
+ * `ignoredBlocks` blocks of +inf.
  */
-export function normThresholds(edges: Float32Array): BinThresholds {
-  const bins = edges.length - 1;
-  const slots = bins + 1;
-  const lo = new Float32Array(2 * slots);
-  const hi = new Float32Array(2 * slots);
-  for (let r = 0; r < bins; r++) {
-    lo[r] = r === 0 ? -Infinity : edges[r]!;
-    hi[r] = r === bins - 1 ? Infinity : edges[r + 1]!;
-  }
-  // slot `bins`: the estimate floor(g * bins) = bins happens only for g >= 1 > ... and the last edge exceeds 1,
-  // so such an element belongs to bin bins-1: `lo = +inf` makes the correction subtract one.
-  lo[bins] = Infinity;
-  hi[bins] = Infinity;
-  for (let r = 0; r < slots; r++) {
-    lo[slots + r] = -Infinity;
-    hi[slots + r] = Infinity;
-  }
-  return { bins, blocks: 2, lo, hi };
+export function thresholdTables(
+  bins: number,
+  perBlock: ArrayLike<number>[],
+  ignoredBlocks: number,
+): BinThresholds {
+  const slots = bins + 2;
+  const blocks = perBlock.length + ignoredBlocks;
+  const table = new Float32Array(blocks * slots).fill(Infinity);
+  perBlock.forEach((thr, b) => {
+    for (let s = 0; s <= bins; s++) table[b * slots + s + 1] = thr[s]!;
+  });
+  return { bins, blocks, slots, table };
 }
 
 /**
- * Device part of the placement. `estimate` is an int32 tensor holding `block * (bins + 1) + r`, where `r` is the
- * estimated bin (exact or one off, in [0, bins]) and `block` selects the threshold block; `key` is the float32
- * quantity the thresholds refer to, same shape. Returns the corrected index (same block offset), int32.
- * Must be called inside `tf.tidy`.
+ * Thresholds for keys that are the gradient norm g itself (GHM-R): edge s is reached when `g >= edges[s]`.
+ * Block 0 = valid elements, block 1 = ignored elements.
  */
-export function placeInBins(key: tf.Tensor, estimate: tf.Tensor, thresholds: BinThresholds): tf.Tensor {
-  const lo = tf.tensor1d(thresholds.lo, 'float32');
-  const hi = tf.tensor1d(thresholds.hi, 'float32');
-  const below = tf.cast(tf.less(key, tf.gather(lo, estimate)), 'int32');
-  const above = tf.cast(tf.greaterEqual(key, tf.gather(hi, estimate)), 'int32');
-  return tf.add(tf.sub(estimate, below), above);
+export function normThresholds(edges: Float32Array): BinThresholds {
+  return thresholdTables(edges.length - 1, [edges], 1);
 }
 
-/** Counts of every slot of the index space, float32 `[blocks * (bins + 1)]`. Must be called inside `tf.tidy`. */
+/**
+ * The nearest-edge slot of each element, as a float tensor: `floor(approx * bins + blockOffset + 1.5)`, i.e.
+ * `round(approx * bins) + 1` in the element's block, where `blockOffset = block * slots` is the sum of the
+ * optional tensor `offset` (broadcastable to `approx`) and the number `constantOffset`. Call inside `tf.tidy`.
+ */
+export function nearestEdgeSlot(
+  approx: tf.Tensor,
+  bins: number,
+  offset: tf.Tensor | undefined,
+  constantOffset = 0,
+): tf.Tensor {
+  const scaled = tf.mul(approx, bins);
+  const shifted = offset === undefined ? scaled : tf.add(scaled, offset);
+  return tf.floor(tf.add(shifted, constantOffset + 1.5));
+}
+
+/**
+ * Device part of the placement. `slot` (float, from {@link nearestEdgeSlot}) holds `block * slots + s + 1` with s
+ * the nearest edge; `key` is the float32 quantity the thresholds refer to, same shape. Returns the index of the
+ * element's bin, int32: `block * slots + bin + 1` (`slot - [key < threshold]`). Call inside `tf.tidy`.
+ */
+export function placeInBins(key: tf.Tensor, slot: tf.Tensor, thresholds: BinThresholds): tf.Tensor {
+  const thr = tf.gather(tf.tensor1d(thresholds.table, 'float32'), tf.cast(slot, 'int32'));
+  // step(thr - key) = 1 exactly when key < thr (the sign of a float32 difference is exact); all float ops.
+  return tf.cast(tf.sub(slot, tf.step(tf.sub(thr, key))), 'int32');
+}
+
+/** Counts of every entry of the index space, float32 `[blocks * slots]`. Call inside `tf.tidy`. */
 export function countBins(index: tf.Tensor, thresholds: BinThresholds): tf.Tensor1D {
-  const size = thresholds.blocks * (thresholds.bins + 1);
+  const size = thresholds.blocks * thresholds.slots;
   return tf.bincount(tf.reshape(index, [-1]) as tf.Tensor1D, tf.tensor1d([], 'float32'), size);
 }
 
-/**
- * Sums the counts of the `validBlocks` first blocks into per-bin counts (length bins). Host side.
- * @param slotCounts counts as returned by {@link countBins}, read back.
- */
-export function binCountsOf(slotCounts: ArrayLike<number>, bins: number, validBlocks: number): number[] {
+/** Sums the counts of the `validBlocks` first blocks into per-bin counts (length bins). Host side. */
+export function binCountsOf(
+  slotCounts: ArrayLike<number>,
+  thresholds: BinThresholds,
+  validBlocks: number,
+): number[] {
+  const { bins, slots } = thresholds;
   const out = new Array<number>(bins).fill(0);
   for (let b = 0; b < validBlocks; b++)
-    for (let r = 0; r < bins; r++) out[r]! += slotCounts[b * (bins + 1) + r]!;
+    for (let j = 0; j < bins; j++) out[j]! += slotCounts[b * slots + j + 1]!;
   return out;
+}
+
+/** The per-index weight table: `weights[j] * scale` at entry `j + 1` of each valid block, 0 elsewhere. */
+export function weightLookup(
+  weights: Float32Array,
+  thresholds: BinThresholds,
+  validBlocks: number,
+  scale = 1,
+): Float32Array {
+  const { bins, slots, blocks } = thresholds;
+  const table = new Float32Array(blocks * slots);
+  for (let b = 0; b < validBlocks; b++)
+    for (let j = 0; j < bins; j++) table[b * slots + j + 1] = weights[j]! * scale;
+  return table;
 }
 
 /** Validates the shared hyper-parameters; errors name the argument, the expectation and the value got. */

@@ -7,6 +7,7 @@ import {
   binEdges,
   countBins,
   binCountsOf,
+  nearestEdgeSlot,
   normThresholds,
   placeInBins,
 } from '../../src/losses/gradientDensity.js';
@@ -76,14 +77,15 @@ for (const backend of ['cpu', 'wasm']) {
     await setupBackend({ backend });
     const th = normThresholds(binEdges(10, 1e3));
     const e = binEdges(10, 1e3);
-    // g on edges 0.3, 0.7 (where floor(g * 10) is 2 or 6 in float32), just below them, 0, and 1.
+    // g on edges 0.3, 0.7 (where g * 10 is 3.0000002 and 6.9999998 in float32), just below them, 0, 1, and an
+    // ignored entry.
     const g = [e[3]!, e[7]!, Math.fround(e[7]! - 6e-8), Math.fround(e[3]! - 3e-8), 0, 1, 0.55];
     const invalid = [0, 0, 0, 0, 0, 0, 1];
     const before = tf.memory().numTensors;
     const { index, counts } = tf.tidy(() => {
       const gt = tf.tensor1d(g);
-      const est = tf.cast(tf.add(tf.mul(gt, 10), tf.mul(tf.tensor1d(invalid), 11)), 'int32');
-      const idx = placeInBins(gt, est, th);
+      const slot = nearestEdgeSlot(gt, 10, tf.mul(tf.tensor1d(invalid), th.slots));
+      const idx = placeInBins(gt, slot, th);
       return { index: idx, counts: countBins(idx, th) };
     });
     const idx = Array.from(index.dataSync());
@@ -94,26 +96,41 @@ for (const backend of ['cpu', 'wasm']) {
       for (let j = 0; j < 10; j++) if (v >= e[j]! && v < e[j + 1]!) return j;
       return -1;
     });
-    assert.deepEqual(idx.slice(0, 6), expectBin.slice(0, 6));
-    assert.equal(idx[6], 11 + 5, 'the ignored entry stays in the ignored block');
-    assert.deepEqual(binCountsOf(c, 10, 1), [1, 0, 1, 1, 0, 0, 1, 1, 0, 1]);
+    assert.deepEqual(
+      idx.slice(0, 6).map((i) => i - 1),
+      expectBin.slice(0, 6),
+    );
+    assert.ok(idx[6]! >= th.slots, 'the ignored entry stays in the ignored block');
+    assert.deepEqual(binCountsOf(c, th, 1), [1, 0, 1, 1, 0, 0, 1, 1, 0, 1]);
   });
 }
 
 test('logitThresholds: the thresholds reproduce the float32 reference g at the edges', () => {
   const th = logitThresholds(10);
-  const slots = 11;
   const e = binEdges(10, 1 + 1e-6);
   const gNeg = (z: number) => Math.fround(1 / (1 + Math.exp(-z)));
-  for (let r = 1; r < 10; r++) {
-    const z = th.lo[r]!;
-    assert.ok(gNeg(z) >= e[r]!, `negatives: g(lo[${r}]) reaches edge ${r}`);
-    const below = z > 0 ? Math.fround(z * (1 - 1e-7)) : Math.fround(z * (1 + 1e-7));
-    assert.ok(gNeg(below) < e[r]! || below === z, `negatives: just below lo[${r}] is below the edge`);
-    assert.equal(th.hi[r - 1], th.lo[r]);
+  const gPos = (z: number) => Math.fround(1 - Math.fround(1 / (1 + Math.exp(z))));
+  const next = (z: number, dir: number) => {
+    const f = new Float32Array([z]);
+    const u = new Int32Array(f.buffer);
+    u[0]! += z >= 0 ? dir : -dir;
+    return f[0]!;
+  };
+  for (const [b, norm] of [
+    [0, gNeg],
+    [1, gPos],
+  ] as const) {
+    for (let s = 1; s < 10; s++) {
+      const z = th.table[b * th.slots + s + 1]!;
+      assert.ok(norm(z) >= e[s]!, `block ${b}: g(threshold ${s}) reaches edge ${s}`);
+      assert.ok(norm(next(z, -1)) < e[s]!, `block ${b}: the float32 below threshold ${s} does not`);
+    }
+    assert.equal(th.table[b * th.slots + 1], -Infinity, 'edge 0 is always reached');
+    assert.equal(th.table[b * th.slots + 11], Infinity, 'g <= 1 < last edge: the last edge is never reached');
   }
-  assert.equal(th.lo[0], -Infinity);
-  assert.equal(th.hi[9], Infinity, 'g <= 1 < last edge: nothing goes past the last bin');
-  assert.equal(th.lo[slots + 0], -Infinity);
-  assert.equal(th.lo[2 * slots + 3], -Infinity, 'ignored blocks never correct');
+  assert.equal(th.blocks, 4);
+  assert.ok(
+    th.table.subarray(2 * th.slots).every((v) => v === Infinity),
+    'ignored blocks never move',
+  );
 });
