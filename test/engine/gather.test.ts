@@ -46,3 +46,32 @@ test('GatherV2 on wasm: an out-of-range index is an error naming the range', asy
     tf.dispose([table, idx]);
   });
 });
+
+test('tf.gather gradients (UnsortedSegmentSum) on wasm match cpu, repeated and out-of-order indices', async () => {
+  const run = (): number[][] => {
+    const t = tf.tidy(() => {
+      const x = randomTensor([5, 3], 71);
+      const r = randomTensor([2, 4, 3], 72);
+      const idx = tf.tensor2d([4, 0, 4, 2, 1, 1, 1, 4], [2, 4], 'int32');
+      const g = tf.grad((p: tf.Tensor) => tf.sum(tf.mul(tf.gather(p, idx), r)))(x);
+      const seg = tf.unsortedSegmentSum(randomTensor([4, 2], 73), tf.tensor1d([2, -1, 2, 5], 'int32'), 3);
+      const segInt = tf.unsortedSegmentSum(
+        tf.tensor1d([1, 2, 3], 'int32'),
+        tf.tensor1d([0, 0, 1], 'int32'),
+        2,
+      );
+      return [g, seg, segInt];
+    });
+    const out = t.map((v) => [...v.shape, -1, ...Array.from(v.dataSync())]);
+    tf.dispose(t);
+    return out;
+  };
+  const ref = await onBackend('cpu', run);
+  const got = await onBackend('wasm', run);
+  got.forEach((g, i) => {
+    assert.equal(g.length, ref[i]!.length);
+    g.forEach((v, j) =>
+      assert.ok(Math.abs(v - ref[i]![j]!) <= 1e-6 * Math.max(1, Math.abs(ref[i]![j]!)), `output ${i}[${j}]`),
+    );
+  });
+});

@@ -5,7 +5,8 @@
  *   stock naive loop, which stays as the fallback for uncovered configurations), and `BatchMatMul` /
  *   `_FusedMatMul` that never multiply transposed operands (the slow path of XNNPACK's matMul); batched
  *   `_FusedMatMul` with a bias, which the stock wasm kernel gets wrong, is computed unfused; and a
- *   `GatherV2` without the stock kernel's per-element closure (table look-ups of the GHM losses).
+ *   `GatherV2` without the stock kernel's per-element closure (table look-ups of the GHM losses), and
+ *   `UnsortedSegmentSum` (missing in tfjs 4.22), so `tf.gather` has a gradient on wasm.
  * - `cpu`: `Conv2DBackpropFilter` (replacing the stock one, which is pathologically slow).
  * - anything else, `tensorflow` (tfjs-node) included: nothing; results there are never changed.
  *
@@ -21,6 +22,7 @@ import { conv2dBackpropFilterConfig } from './conv2dBackpropFilter.js';
 import { conv2dBackpropInputConfig } from './conv2dBackpropInput.js';
 import { gatherV2Config } from './gatherV2.js';
 import { isProjectKernel } from './kernelTensors.js';
+import { unsortedSegmentSumConfig } from './unsortedSegmentSum.js';
 
 /** Builds the replacement for a kernel from the stock one (undefined when the backend has none). */
 type KernelFactory = (backendName: string, stock: tf.KernelConfig | undefined) => tf.KernelConfig | null;
@@ -32,6 +34,8 @@ const KERNELS: Record<string, Record<string, KernelFactory>> = {
     BatchMatMul: (_, stock) => (stock === undefined ? null : untransposedMatMulConfig(stock)),
     _FusedMatMul: (_, stock) => (stock === undefined ? null : fusedMatMulConfig(stock)),
     GatherV2: (_, stock) => (stock === undefined ? null : gatherV2Config(stock)),
+    UnsortedSegmentSum: (backendName, stock) =>
+      stock === undefined ? unsortedSegmentSumConfig(backendName) : null,
   },
   cpu: {
     Conv2DBackpropFilter: (backendName) => conv2dBackpropFilterConfig(backendName),
