@@ -7,7 +7,7 @@
  *
  *   npm run bench:detector [-- --backend wasm|cpu] [--batch 8] [--size 128] [--steps 3]
  *
- * Shapes preset (3 classes, P3-P5) with GHM-C + GHM-R; inputs are seeded noise with 1-4 boxes of 12-80 px.
+ * Shapes preset (4 classes, P3-P5) with GHM-C + GHM-R; inputs are seeded noise with 1-4 boxes of 12-80 px.
  * Figures are medians over the timed steps (one warm-up step each is not timed). Not a test.
  */
 import * as tf from '@tensorflow/tfjs';

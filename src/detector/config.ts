@@ -160,9 +160,9 @@ const REFERENCE_HEAD: Omit<HeadConfig, 'stackedConvs' | 'featChannels' | 'anchor
 };
 const REFERENCE_TEST: TestConfig = { nms_pre: 1000, score_thr: 0.05, nms_iou: 0.5, max_per_img: 100 };
 
-/** Small detector for ~128x128 synthetic shape images (objects 12-80 px); the default. */
+/** Small detector for ~128x128 synthetic shape images (objects 12-80 px, 4 classes as the shapes generator); the default. */
 export const SHAPES_CONFIG: RetinaNetConfig = {
-  numClasses: 3,
+  numClasses: 4,
   backbone: {
     type: 'resnet',
     stemChannels: 16,
