@@ -3,7 +3,7 @@
  *
  * Vocabulary: mmdetection's names where it has them (`anchor_generator`, `assigner`, `bbox_coder`, `loss_cls`,
  * `loss_bbox`, `test_cfg`, `img_scale`, `size_divisor`), camelCase for the rest. Two presets:
- *  - {@link SHAPES_CONFIG} (the default): a 1.24 M-parameter net for ~128x128 synthetic images with objects of
+ *  - {@link SHAPES_CONFIG} (the default): a 1.25 M-parameter net for ~128x128 synthetic images with objects of
  *    12-80 px: a small ResNet (stem 3x3/2 16 ch, four stride-2 stages 32/64/128/128 with one basic block each),
  *    FPN P3-P5 with 64 channels, two 64-channel head convs, anchors of 16-101 px (octave base scale 2).
  *  - {@link COCO_R50_CONFIG}: the reference RetinaNet-GHM R50-FPN 1x setup (bottleneck ResNet-50 widths, FPN P3-P7
