@@ -93,3 +93,24 @@ test('DataParallel: bad replica counts and modules are clear errors', async () =
     /does not export createReplica/,
   );
 });
+
+test('DataParallel: a replica that fails to start in a worker is reported with its index and cause', async () => {
+  await setupBackend({ backend: 'wasm' });
+  // A backend the worker cannot set up fails only in the worker (replica 0 uses this thread's backend).
+  await assert.rejects(
+    DataParallel.create<TinyConfig, TinyShard>({
+      replicaModule: MODULE,
+      config: CONFIG,
+      replicas: 2,
+      backend: 'gpu9',
+    }),
+    /data-parallel replica 1: .*unknown backend "gpu9"/,
+  );
+  await assert.rejects(
+    DataParallel.create<TinyConfig, TinyShard>({
+      replicaModule: MODULE,
+      config: { seed: 1, learningRate: 0 },
+    }),
+    /learningRate must be > 0; got 0/,
+  );
+});
