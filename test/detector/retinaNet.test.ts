@@ -11,6 +11,7 @@ import { loadRetinaNet, saveRetinaNet } from '../../src/detector/modelIO.js';
 import { nodeFileHandler } from '../../src/detector/nodeFileHandler.js';
 import type { ImageGroundTruth } from '../../src/detector/targets.js';
 import { iouMatrixXyxy } from '../../src/detector/iou.js';
+import { buildLoss } from '../../src/losses/build.js';
 
 /** A tiny detector: 64x64 inputs, P3-P5, 8-channel FPN and head. */
 export const TINY = {
@@ -87,6 +88,62 @@ test('presets: the shapes net has 1-1.5 M parameters; the R50 preset builds a Re
   const cfg = parseRetinaNetConfig({}, COCO_R50_CONFIG);
   assert.equal(cfg.neck.numOuts, 5);
   assert.deepEqual(cfg.head.anchor_generator.strides, [8, 16, 32, 64, 128]);
+});
+
+test('shapes preset anchors: every object of 12-80 px gets at least one positive anchor', () => {
+  const model = new RetinaNet(SHAPES_CONFIG);
+  const sizes: [number, number][] = [
+    [16, 16],
+    [8, 8],
+    [4, 4],
+  ];
+  const gts = [12, 17, 25, 40, 57, 80].flatMap((size) =>
+    [3, 37, 61].map((offset) => ({
+      boxesXyxy: Float32Array.from([offset, offset + 5, offset + size, offset + 5 + size]),
+      labels: Int32Array.from([0]),
+    })),
+  );
+  model.encodeTargets(sizes, gts).forEach((t, i) => assert.ok(t.numPos >= 1, `box ${gts[i]!.boxesXyxy}`));
+  model.dispose();
+});
+
+test('loss_granularity "level": one GHM-C call per level, in level order, sharing one EMA state', async () => {
+  await setupBackend({ backend: 'cpu' });
+  const { images, gts } = tinyBatch();
+  const model = new RetinaNet(TINY, { seed: 6 });
+  const out = model.forward(images, true);
+  const targets = model.encodeTargets(out.featureSizes, gts);
+  const r = model.head.computeLoss(out, targets);
+  // Replay by hand with a fresh GHM-C: level l's rows are [B * A_l, K], ordered (image, anchor).
+  const replay = buildLoss(model.config.head.loss_cls);
+  const k = TINY.numClasses;
+  let start = 0;
+  let total = 0;
+  for (const logits of out.clsLogits) {
+    const n = logits.shape[1];
+    const labels = new Float32Array(2 * n * k);
+    const weights = new Float32Array(2 * n * k);
+    targets.forEach((t, img) => {
+      labels.set(t.labels.subarray(start * k, (start + n) * k), img * n * k);
+      for (let a = 0; a < n; a++)
+        weights.fill(t.labelWeights[start + a]!, (img * n + a) * k, (img * n + a + 1) * k);
+    });
+    const v = tf.tidy(() =>
+      replay.call(
+        tf.reshape(logits, [2 * n, k]),
+        tf.tensor2d(labels, [2 * n, k]),
+        tf.tensor2d(weights, [2 * n, k]),
+      ),
+    );
+    total += v.dataSync()[0]!;
+    v.dispose();
+    start += n;
+  }
+  const got = r.terms.loss_cls.dataSync()[0]!;
+  assert.ok(Math.abs(got - total) <= 1e-5 * total, `loss_cls ${got}, replayed ${total}`);
+  assert.deepEqual(model.getLossStates().loss_cls, replay.getState());
+  tf.dispose([r.loss, r.terms.loss_cls, r.terms.loss_bbox, ...out.clsLogits, ...out.bboxDeltas, images]);
+  model.dispose();
 });
 
 test('config: invalid fields are reported with their path; strides must match the pyramid', () => {
