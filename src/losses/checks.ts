@@ -1,16 +1,24 @@
 /**
  * Input checks shared by the losses: static shape checks, and value checks (NaN/Infinity, ranges) that are
  * fused into one small read-back per call. Every error names the argument, what was expected and what was got.
+ *
+ * A value check is a scalar that is exactly 0 when the input is fine (anything else, NaN included, fails), built
+ * from float arithmetic only (`sum(x * 0)` is NaN exactly when x holds NaN or Infinity): comparisons and bool
+ * casts are several times slower than float ops on wasm. The number of offending elements for the message is
+ * counted only once a check has failed.
  */
 import * as tf from '@tensorflow/tfjs';
 
-/** A value condition evaluated on device: `count` is a float32 scalar, the number of offending elements. */
+/** A value condition evaluated on device. */
 export interface ValueCheck {
   /** The argument's name, e.g. `pred`. */
   arg: string;
   /** What was expected, e.g. `finite values`. */
   expected: string;
+  /** float32 scalar: 0 when the condition holds; a count of offending elements, or any non-zero/NaN value. */
   count: tf.Scalar;
+  /** Counts the offending elements, run only after `count` failed (for the message). */
+  recount?: () => tf.Scalar;
   /** Optional extra scalars read back with the check to describe what was got (e.g. min and max). */
   details?: { label: string; value: tf.Scalar }[];
 }
@@ -48,13 +56,37 @@ export function countNonBinary(x: tf.Tensor): tf.Scalar {
   return tf.sum(tf.cast(tf.logicalAnd(tf.notEqual(x, 0), tf.notEqual(x, 1)), 'float32'));
 }
 
+/** Check: `x` holds no NaN or Infinity (`sum(x * 0)` is 0, else NaN). Call inside `tf.tidy`. */
+export function finiteCheck(
+  arg: string,
+  x: tf.Tensor,
+  expected = 'finite values (no NaN or Infinity)',
+): ValueCheck {
+  const count =
+    x.dtype === 'int32' || x.dtype === 'bool' ? tf.scalar(0) : (tf.sum(tf.mul(x, 0)) as tf.Scalar);
+  return { arg, expected, count, recount: () => countNonFinite(x) };
+}
+
+/** Check: `x >= 0` everywhere (`sum(relu(-x))` is 0). Call inside `tf.tidy`. */
+export function nonNegativeCheck(arg: string, x: tf.Tensor): ValueCheck {
+  return {
+    arg,
+    expected: 'values >= 0',
+    count: tf.sum(tf.relu(tf.neg(x))) as tf.Scalar,
+    recount: () => countNegative(x),
+  };
+}
+
+/** Check: every element of `x` is 0 or 1 (`sum(|x - x^2|)` is 0). Call inside `tf.tidy`. */
+export function binaryCheck(arg: string, x: tf.Tensor): ValueCheck {
+  const count = tf.sum(tf.abs(tf.sub(x, tf.mul(x, x)))) as tf.Scalar;
+  return { arg, expected: 'one-hot values 0 or 1', count, recount: () => countNonBinary(x) };
+}
+
 /** The usual checks: non-finite values in each named tensor. */
 export function finiteChecks(tensors: Record<string, tf.Tensor | undefined>): ValueCheck[] {
   const out: ValueCheck[] = [];
-  for (const [arg, t] of Object.entries(tensors)) {
-    if (t !== undefined)
-      out.push({ arg, expected: 'finite values (no NaN or Infinity)', count: countNonFinite(t) });
-  }
+  for (const [arg, t] of Object.entries(tensors)) if (t !== undefined) out.push(finiteCheck(arg, t));
   return out;
 }
 
@@ -84,10 +116,15 @@ export function throwOnFailedChecks(
 ): void {
   let i = offset;
   for (const c of checks) {
-    const count = values[i]!;
+    let count = values[i]!;
     const details = (c.details ?? []).map((d, k) => `${d.label} ${values[i + 1 + k]}`);
     i += 1 + (c.details?.length ?? 0);
-    if (count > 0) {
+    if (count !== 0) {
+      if (c.recount !== undefined) {
+        const recounted = tf.tidy(c.recount);
+        count = recounted.dataSync()[0]!;
+        recounted.dispose();
+      }
       throw new Error(
         `${loss}: \`${c.arg}\` must hold ${c.expected}; got ${count} element${count === 1 ? '' : 's'} that do not` +
           (details.length > 0 ? ` (${details.join(', ')})` : ''),

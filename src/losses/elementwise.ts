@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkReduceOptions, weightReduce, type ReduceOptions } from './reduce.js';
 import {
-  countNegative,
+  nonNegativeCheck,
   expectShape,
   expectTensor,
   finiteChecks,
@@ -42,7 +42,7 @@ export function elementwiseLoss(
   if (options.validate ?? true) {
     runChecks(loss, () => [
       ...finiteChecks({ pred, target, weight: w }),
-      ...(w === undefined ? [] : [{ arg: 'weight', expected: 'values >= 0', count: countNegative(w) }]),
+      ...(w === undefined ? [] : [nonNegativeCheck('weight', w)]),
       ...(extraChecks?.(target) ?? []),
     ]);
   }

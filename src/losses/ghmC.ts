@@ -36,9 +36,9 @@ import {
 import { checkReduceOptions, stableSum, type ReduceOptions } from './reduce.js';
 import { softplusStable } from './bce.js';
 import {
-  countNegative,
-  countNonBinary,
-  countNonFinite,
+  binaryCheck,
+  finiteCheck,
+  nonNegativeCheck,
   expectShape,
   expectTensor,
   packChecks,
@@ -195,11 +195,7 @@ export class GHMC {
       const numValid = valid === undefined ? tf.scalar(n * c) : tf.mul(tf.sum(valid), labels ? c : 1);
       const checks: ValueCheck[] = [];
       if (validate) {
-        checks.push({
-          arg: 'pred',
-          expected: 'finite logits (no NaN or Infinity)',
-          count: countNonFinite(x),
-        });
+        checks.push(finiteCheck('pred', x, 'finite logits (no NaN or Infinity)'));
         if (labels) {
           const l = target;
           checks.push({
@@ -212,11 +208,11 @@ export class GHMC {
             ],
           });
         } else {
-          checks.push({ arg: 'target', expected: 'one-hot values 0 or 1', count: countNonBinary(target) });
+          checks.push(binaryCheck('target', target));
         }
         if (labelWeight !== undefined) {
-          checks.push({ arg: 'labelWeight', expected: 'finite values', count: countNonFinite(labelWeight) });
-          checks.push({ arg: 'labelWeight', expected: 'values >= 0', count: countNegative(labelWeight) });
+          checks.push(finiteCheck('labelWeight', labelWeight, 'finite values'));
+          checks.push(nonNegativeCheck('labelWeight', labelWeight));
         }
       }
       // The one read-back of the call: counts of the index space, number of valid elements, check results.

@@ -34,8 +34,8 @@ import {
 import type { GHMStats } from './ghmC.js';
 import { checkReduceOptions, stableSum, type ReduceOptions } from './reduce.js';
 import {
-  countNegative,
-  countNonFinite,
+  finiteCheck,
+  nonNegativeCheck,
   expectShape,
   expectTensor,
   packChecks,
@@ -132,19 +132,11 @@ export class GHMR {
       const weightSum = lw === undefined ? tf.scalar(size) : stableSum(lw);
       const checks: ValueCheck[] = [];
       if (validate) {
-        checks.push({
-          arg: 'pred',
-          expected: 'finite values (no NaN or Infinity)',
-          count: countNonFinite(x),
-        });
-        checks.push({
-          arg: 'target',
-          expected: 'finite values (no NaN or Infinity)',
-          count: countNonFinite(t),
-        });
+        checks.push(finiteCheck('pred', x));
+        checks.push(finiteCheck('target', t));
         if (lw !== undefined) {
-          checks.push({ arg: 'labelWeight', expected: 'finite values', count: countNonFinite(lw) });
-          checks.push({ arg: 'labelWeight', expected: 'values >= 0', count: countNegative(lw) });
+          checks.push(finiteCheck('labelWeight', lw, 'finite values'));
+          checks.push(nonNegativeCheck('labelWeight', lw));
         }
       }
       // The one read-back of the call: counts of the index space, sum of label weights, check results.

@@ -16,8 +16,8 @@ import * as tf from '@tensorflow/tfjs';
 import { bceWithLogitsElementwise } from './bce.js';
 import { checkReduceOptions, stableSum, type ReduceOptions } from './reduce.js';
 import {
-  countNegative,
-  countNonBinary,
+  binaryCheck,
+  nonNegativeCheck,
   expectShape,
   expectTensor,
   finiteChecks,
@@ -99,10 +99,8 @@ export function ohemLoss(
   if (options.validate ?? true) {
     runChecks(LOSS, () => [
       ...finiteChecks({ pred, weight }),
-      { arg: 'target', expected: 'one-hot values 0 or 1', count: countNonBinary(target) },
-      ...(weight === undefined
-        ? []
-        : [{ arg: 'weight', expected: 'values >= 0', count: countNegative(weight) }]),
+      binaryCheck('target', target),
+      ...(weight === undefined ? [] : [nonNegativeCheck('weight', weight)]),
     ]);
   }
   const [n] = pred.shape as [number, number];
