@@ -144,30 +144,39 @@ export function gradientDistributionFigure(
     add('negatives', stats.classification!.negativeCounts);
   }
   const what = family === 'classification' ? '(anchor, class) pairs' : 'positive box coordinates';
-  const spec = {
-    ...base(
-      family === 'classification'
-        ? 'Distribution of the gradient norm g'
-        : 'Distribution of the regression gradient norm g_r',
-      `${iterationText(stats)}; N = ${v.numValid} valid ${what}; ${v.hist.bins} bins`,
-      rows,
-    ),
-    encoding: {
-      x: { field: 'g', type: 'quantitative', title: v.normTitle, scale: { domain: [0, 1] } },
-      y: { field: 'fraction', type: 'quantitative', title: 'fraction of examples', scale: { type: 'log' } },
-      color: {
-        field: 'subset',
-        type: 'nominal',
-        title: 'examples',
-        scale: { domain: ['all', 'negatives', 'positives'], range: ['#aaaaaa', '#1f77b4', '#d62728'] },
-      },
-    },
-    // 'all' first and wide, so the subsets stay visible on top of it
-    layer: [
-      { transform: [{ filter: "datum.subset === 'all'" }], mark: { type: 'line', strokeWidth: 5 } },
-      { transform: [{ filter: "datum.subset !== 'all'" }], mark: { type: 'line', strokeWidth: 1.75 } },
-    ],
+  const head = base(
+    family === 'classification'
+      ? 'Distribution of the gradient norm g'
+      : 'Distribution of the regression gradient norm g_r',
+    `${iterationText(stats)}; N = ${v.numValid} valid ${what}; ${v.hist.bins} bins`,
+    rows,
+  );
+  const axes = {
+    x: { field: 'g', type: 'quantitative', title: v.normTitle, scale: { domain: [0, 1] } },
+    y: { field: 'fraction', type: 'quantitative', title: 'fraction of examples', scale: { type: 'log' } },
   };
+  const subsets = ['all', 'negatives', 'positives'];
+  const spec =
+    family === 'classification'
+      ? {
+          ...head,
+          encoding: {
+            ...axes,
+            color: {
+              field: 'subset',
+              type: 'nominal',
+              title: 'examples',
+              scale: { domain: subsets, range: ['#aaaaaa', '#1f77b4', '#d62728'] },
+            },
+          },
+          // 'all' first and wide, so the subsets stay visible on top of it
+          layer: [
+            { transform: [{ filter: "datum.subset === 'all'" }], mark: { type: 'line', strokeWidth: 5 } },
+            { transform: [{ filter: "datum.subset !== 'all'" }], mark: { type: 'line', strokeWidth: 1.75 } },
+          ],
+        }
+      : // regression has no positive/negative split: one dark line, no legend
+        { ...head, encoding: axes, mark: { type: 'line', strokeWidth: 2, color: '#333333' } };
   return {
     id: `${family}-distribution`,
     title:
