@@ -1,23 +1,25 @@
 /**
  * Images per second of a full detector training step: forward, GHM-C + GHM-R loss, backward, SGD update.
  *
- *   npm run bench:train-step [-- --backend wasm|cpu] [--batch 8] [--size 256] [--steps 4] [--json]
+ *   npm run bench:train-step [-- --backend wasm|cpu] [--batch 8] [--size 256] [--steps 4] [--replicas 1,2] [--json]
  *
  * The net is the project's RetinaNet with the shapes preset (ResNet-style backbone 16/32/64/128/128 with
- * BatchNorm, FPN to 64 channels on P3-P5, shared heads of two 3x3 64-channel convs), with 10 classes as in
- * `../shared/notes/engine.md` section 6; losses are the project's GHM-C (30 bins, momentum 0.75) and GHM-R
- * (mu 0.02, 10 bins, momentum 0.7). Images are seeded noise with 1-4 random boxes each. SGD lr 0.01,
- * momentum 0.9. The first step warms up and is not timed; the figure is the median of the timed steps.
- * With --json the last line is `{ "images_per_s", "backend", "input": [h, w], "batch", "step_s" }`. Not a test.
+ * BatchNorm, FPN to 64 channels on P3-P5, shared heads of two 3x3 64-channel convs: 1,280,654 parameters),
+ * with 10 classes as in `../shared/notes/engine.md` section 6; losses are the project's GHM-C (30 bins,
+ * momentum 0.75) and GHM-R (mu 0.02, 10 bins, momentum 0.7). Images are seeded noise with 1-4 random boxes
+ * each. SGD lr 0.01, momentum 0.9. The step runs through `DataParallel` (`bench/trainStepReplica.ts`): with
+ * `--replicas 1` in-process, with R > 1 on R threads (the calling one and R - 1 workers), the batch split
+ * into R equal shards. The first step warms up and is not timed; the figure is the median of the timed steps.
+ * With --json the last line is `{ "images_per_s", "backend", "input": [h, w], "batch", "replicas", "step_s" }`
+ * for the first replica count, plus `by_replicas` when several are given. Not a test.
  */
 import * as tf from '@tensorflow/tfjs';
 import { intFlag, parseArgs, stringFlag } from '../src/cli/args.js';
-import { SHAPES_CONFIG } from '../src/detector/config.js';
-import { RetinaNet } from '../src/detector/retinaNet.js';
 import type { ImageGroundTruth } from '../src/detector/targets.js';
 import { setupBackend } from '../src/engine/backend.js';
-import { buildLoss } from '../src/losses/index.js';
+import { DataParallel } from '../src/engine/dataParallel/dataParallel.js';
 import { Random } from '../src/utils/random.js';
+import type { BenchReplicaConfig, BenchShard } from './trainStepReplica.js';
 
 const NUM_CLASSES = 10;
 
@@ -41,53 +43,99 @@ function syntheticTargets(batch: number, size: number, rng: Random): ImageGround
   return out;
 }
 
+/** Median step time in seconds of `steps` timed steps (after one warm-up step) with R replicas. */
+async function measure(
+  replicas: number,
+  backend: string,
+  batch: number,
+  size: number,
+  steps: number,
+  gts: ImageGroundTruth[],
+): Promise<number> {
+  if (batch % replicas !== 0) {
+    throw new Error(`bench:train-step: --batch ${batch} is not divisible into ${replicas} equal shards`);
+  }
+  const config: BenchReplicaConfig = { numClasses: NUM_CLASSES, seed: 1, learningRate: 0.01, momentum: 0.9 };
+  const dp = await DataParallel.create<BenchReplicaConfig, BenchShard>({
+    replicaModule: new URL('./trainStepReplica.ts', import.meta.url),
+    config,
+    replicas,
+    backend,
+  });
+  const per = batch / replicas;
+  const shards: BenchShard[] = Array.from({ length: replicas }, (_, r) => ({
+    imageSeed: 3 + r,
+    batch: per,
+    size,
+    gts: gts.slice(r * per, (r + 1) * per),
+  }));
+  const times: number[] = [];
+  try {
+    for (let i = 0; i <= steps; i++) {
+      const t0 = performance.now();
+      const r = await dp.step(shards);
+      const s = (performance.now() - t0) / 1000;
+      if (i > 0) times.push(s);
+      console.log(
+        `replicas ${replicas} step ${i}${i === 0 ? ' (warm-up)' : ''}: ${s.toFixed(2)} s, ` +
+          `loss ${r.scalars['loss']!.toFixed(4)}, tensors ${tf.memory().numTensors}`,
+      );
+    }
+  } finally {
+    await dp.close();
+  }
+  const sorted = [...times].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs('bench:train-step', process.argv.slice(2), {
     backend: { type: 'string', description: 'backend (default wasm)' },
     batch: { type: 'string', description: 'images per step (default 8)' },
     size: { type: 'string', description: 'square input size, a multiple of 32 (default 256)' },
     steps: { type: 'string', description: 'timed steps after one warm-up step (default 4)' },
+    replicas: { type: 'string', description: 'comma-separated replica counts to measure (default 1)' },
     json: { type: 'boolean', description: 'print a JSON line last' },
   });
   const info = await setupBackend({ backend: stringFlag(args, 'backend') ?? 'wasm' });
   const batch = intFlag('bench:train-step', args, 'batch', 8, 1);
   const size = intFlag('bench:train-step', args, 'size', 256, 32);
   const steps = intFlag('bench:train-step', args, 'steps', 4, 1);
-  const model = new RetinaNet({ ...SHAPES_CONFIG, numClasses: NUM_CLASSES }, { seed: 1, buildLoss });
-  const optimizer = tf.train.momentum(0.01, 0.9);
-  const rng = new Random(7);
-  const images = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
-  const gts = syntheticTargets(batch, size, rng);
+  const replicaCounts = (stringFlag(args, 'replicas') ?? '1').split(',').map((v) => {
+    const r = Number(v);
+    if (!Number.isInteger(r) || r < 1)
+      throw new Error(`bench:train-step: --replicas expects integers >= 1, got ${v}`);
+    return r;
+  });
+  const gts = syntheticTargets(batch, size, new Random(7));
   console.log(
-    `backend ${info.name}; kernels: ${info.kernels.join(', ') || 'none'}; batch ${batch}, ${size}x${size}, ` +
-      `${model.variables.reduce((a, v) => a + v.size, 0)} parameters`,
+    `backend ${info.name}; kernels: ${info.kernels.join(', ') || 'none'}; batch ${batch}, ${size}x${size}`,
   );
-  const times: number[] = [];
-  for (let i = 0; i <= steps; i++) {
-    const t0 = performance.now();
-    const loss = optimizer.minimize(() => model.computeLoss(images, gts).loss, true, model.variables);
-    const value = loss!.dataSync()[0]!;
-    loss!.dispose();
-    const s = (performance.now() - t0) / 1000;
-    if (i > 0) times.push(s);
+  const rows: { replicas: number; images_per_s: number; step_s: number }[] = [];
+  for (const replicas of replicaCounts) {
+    const stepS = await measure(replicas, info.name, batch, size, steps, gts);
+    rows.push({ replicas, images_per_s: batch / stepS, step_s: stepS });
     console.log(
-      `step ${i}${i === 0 ? ' (warm-up)' : ''}: ${s.toFixed(2)} s, loss ${value.toFixed(4)}, tensors ${tf.memory().numTensors}`,
+      `replicas ${replicas}: median step ${stepS.toFixed(2)} s = ${(batch / stepS).toFixed(2)} images/s`,
     );
   }
-  const sorted = [...times].sort((a, b) => a - b);
-  const stepS = sorted[Math.floor(sorted.length / 2)]!;
-  const imagesPerS = batch / stepS;
-  console.log(`median step ${stepS.toFixed(2)} s = ${imagesPerS.toFixed(2)} images/s`);
+  if (rows.length > 1) {
+    const base = rows[0]!.images_per_s;
+    for (const r of rows.slice(1))
+      console.log(`speed-up at ${r.replicas} replicas: ${(r.images_per_s / base).toFixed(2)}x`);
+  }
   if (args.flags['json'] === true) {
-    console.log(
-      JSON.stringify({
-        images_per_s: imagesPerS,
-        backend: info.name,
-        input: [size, size],
-        batch,
-        step_s: stepS,
-      }),
-    );
+    const first = rows[0]!;
+    const out: Record<string, unknown> = {
+      images_per_s: first.images_per_s,
+      backend: info.name,
+      input: [size, size],
+      batch,
+      replicas: first.replicas,
+      step_s: first.step_s,
+    };
+    if (rows.length > 1) out['by_replicas'] = rows;
+    console.log(JSON.stringify(out));
   }
 }
 

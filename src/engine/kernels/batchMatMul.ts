@@ -9,6 +9,11 @@
  * The stock wasm `_FusedMatMul` also gets batched products with a bias wrong (tfjs 4.22: only the first
  * batch entry is right; 2-D products are fine). Batched fused products are therefore computed unfused here:
  * matMul, then bias add, then the activation, each a stock op.
+ *
+ * Note on the stock wasm matMul: it caches its XNNPACK operator, with the right operand packed into it, under
+ * the right operand's data id (and bias id and clamp) only, not its shape. A reshape shares the data id, so
+ * using one tensor as the right operand under two different 2-D shapes reuses a stale operator. The operands
+ * this file transposes are fresh tensors; callers should keep one 2-D view per tensor used as a right operand.
  */
 import * as tf from '@tensorflow/tfjs';
 import { markProjectKernel, runOnTensors } from './kernelTensors.js';
