@@ -14,7 +14,11 @@ import {
   runResult,
   summarizeResults,
 } from '../../src/analysis/experimentResults.js';
+import { runExperiment, type TrainRunFn } from '../../src/analysis/experimentRunner.js';
 import { parseRunLog, type RunFolder } from '../../src/analysis/runFiles.js';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tempDir, writeRun } from './fixtures.js';
 
 const PAPER = fileURLToPath(new URL('../../configs/experiments/paper.json', import.meta.url));
 
@@ -147,4 +151,38 @@ test('experiment results: per-run rows, mean ± std over seeds, markdown tables'
   assert.match(md, /\| b \| 0 \| 10\.0 \| 20\.0 \| 5\.0 \| 2\.00 \|/);
   assert.match(md, /Unfinished runs \(left out of the means\): b-seed1/);
   assert.equal(md.split('## Cost')[1]!.includes('| b |'), false);
+});
+
+test('experiment runner: a failing run is reported, the others run, and finished runs are skipped next time', async () => {
+  const dir = await tempDir('runner');
+  try {
+    const plan = await loadExperimentPlan(PAPER);
+    const runs = await expandExperiment(plan, { out: dir, only: ['ce', 'fl'], seeds: [0] });
+    const calls: string[] = [];
+    // A stand-in trainer: 'ce' diverges, 'fl' writes the files a finished run has.
+    const train: TrainRunFn = async (config, runDir) => {
+      calls.push(runDir);
+      if (runDir.endsWith('ce-seed0')) throw new Error('loss is NaN at iteration 3');
+      await writeRun(runDir, { iters: 30, evalIters: [30], statsIters: [], finalEval: true, config });
+    };
+    const first = await runExperiment(plan, runs, { train, out: dir });
+    assert.deepEqual(first.trained, ['fl-seed0']);
+    assert.deepEqual(first.failed, [{ id: 'ce-seed0', error: 'loss is NaN at iteration 3' }]);
+    assert.equal(first.results.runs.find((r) => r.id === 'fl-seed0')!.AP, 0.3125);
+    const md = await readFile(join(dir, 'results.md'), 'utf8');
+    assert.match(md, /Unfinished runs \(left out of the means\): ce-seed0/);
+    assert.match(md, /\| FL \+ SL1 \| 0 \| 31\.3 \| 50\.0 \| 25\.0 \|/);
+    const second = await runExperiment(plan, runs, { train, out: dir });
+    assert.deepEqual(second.skipped, ['fl-seed0']);
+    assert.deepEqual(
+      calls.map((c) => c.slice(dir.length + 1)),
+      ['ce-seed0', 'fl-seed0', 'ce-seed0'],
+    );
+    await assert.rejects(
+      runExperiment(plan, [{ ...runs[0]!, config: { train: {} } }], { train, out: dir }),
+      /run ce-seed0: invalid config/,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

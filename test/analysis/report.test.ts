@@ -87,3 +87,18 @@ test('report: one run and a set of runs give self-contained pages with one <svg 
     await fs.rm(dir, { recursive: true, force: true });
   }
 });
+
+test('report: a run folder with only its config gives a page without figures that says why', async () => {
+  const dir = await tempDir('report-empty');
+  try {
+    await fs.writeFile(join(dir, 'config.json'), JSON.stringify({ model: { numClasses: 4 } }));
+    const html = await writeReport([dir], join(dir, 'r.html'));
+    assertSelfContained(html);
+    assert.equal(count(html, '<svg'), 0);
+    assert.match(html, /No evaluation results/);
+    assert.match(html, /No log records or gradient statistics to plot/);
+    assert.match(html, /<td>model.numClasses<\/td><td>4<\/td>/);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
