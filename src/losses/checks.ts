@@ -8,6 +8,7 @@
  * counted only once a check has failed.
  */
 import * as tf from '@tensorflow/tfjs';
+import { stableSum } from './reduce.js';
 
 /** A value condition evaluated on device. */
 export interface ValueCheck {
@@ -43,17 +44,17 @@ export function expectTensor(loss: string, arg: string, x: unknown): asserts x i
 /** Number of NaN/±Infinity elements of `x`, as a float32 scalar. Call inside `tf.tidy`. */
 export function countNonFinite(x: tf.Tensor): tf.Scalar {
   if (x.dtype === 'int32' || x.dtype === 'bool') return tf.scalar(0);
-  return tf.sum(tf.cast(tf.logicalNot(tf.isFinite(x)), 'float32'));
+  return stableSum(tf.cast(tf.logicalNot(tf.isFinite(x)), 'float32'));
 }
 
 /** Number of elements of `x` below zero, as a float32 scalar. Call inside `tf.tidy`. */
 export function countNegative(x: tf.Tensor): tf.Scalar {
-  return tf.sum(tf.cast(tf.less(x, 0), 'float32'));
+  return stableSum(tf.cast(tf.less(x, 0), 'float32'));
 }
 
 /** Number of elements of `x` that are neither 0 nor 1, as a float32 scalar. Call inside `tf.tidy`. */
 export function countNonBinary(x: tf.Tensor): tf.Scalar {
-  return tf.sum(tf.cast(tf.logicalAnd(tf.notEqual(x, 0), tf.notEqual(x, 1)), 'float32'));
+  return stableSum(tf.cast(tf.logicalAnd(tf.notEqual(x, 0), tf.notEqual(x, 1)), 'float32'));
 }
 
 /** Check: `x` holds no NaN or Infinity (`sum(x * 0)` is 0, else NaN). Call inside `tf.tidy`. */
@@ -63,7 +64,7 @@ export function finiteCheck(
   expected = 'finite values (no NaN or Infinity)',
 ): ValueCheck {
   const count =
-    x.dtype === 'int32' || x.dtype === 'bool' ? tf.scalar(0) : (tf.sum(tf.mul(x, 0)) as tf.Scalar);
+    x.dtype === 'int32' || x.dtype === 'bool' ? tf.scalar(0) : (stableSum(tf.mul(x, 0)) as tf.Scalar);
   return { arg, expected, count, recount: () => countNonFinite(x) };
 }
 
@@ -72,14 +73,14 @@ export function nonNegativeCheck(arg: string, x: tf.Tensor): ValueCheck {
   return {
     arg,
     expected: 'values >= 0',
-    count: tf.sum(tf.relu(tf.neg(x))) as tf.Scalar,
+    count: stableSum(tf.relu(tf.neg(x))) as tf.Scalar,
     recount: () => countNegative(x),
   };
 }
 
 /** Check: every element of `x` is 0 or 1 (`sum(|x - x^2|)` is 0). Call inside `tf.tidy`. */
 export function binaryCheck(arg: string, x: tf.Tensor): ValueCheck {
-  const count = tf.sum(tf.abs(tf.sub(x, tf.mul(x, x)))) as tf.Scalar;
+  const count = stableSum(tf.abs(tf.sub(x, tf.mul(x, x)))) as tf.Scalar;
   return { arg, expected: 'one-hot values 0 or 1', count, recount: () => countNonBinary(x) };
 }
 

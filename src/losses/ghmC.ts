@@ -192,7 +192,7 @@ export class GHMC {
       const slot = nearestEdgeSlot(g, M, blockOffset, valid === undefined ? 0 : 2 * slots);
       const index = placeInBins(z, slot, this.thresholds);
       const slotCounts = countBins(index, this.thresholds);
-      const numValid = valid === undefined ? tf.scalar(n * c) : tf.mul(tf.sum(valid), labels ? c : 1);
+      const numValid = valid === undefined ? tf.scalar(n * c) : tf.mul(stableSum(valid), labels ? c : 1);
       const checks: ValueCheck[] = [];
       if (validate) {
         checks.push(finiteCheck('pred', x, 'finite logits (no NaN or Infinity)'));
@@ -201,7 +201,7 @@ export class GHMC {
           checks.push({
             arg: 'target',
             expected: `labels in [-1, C=${c}] (C = background, -1 = no class)`,
-            count: tf.sum(tf.cast(tf.logicalOr(tf.less(l, -1), tf.greater(l, c)), 'float32')),
+            count: stableSum(tf.cast(tf.logicalOr(tf.less(l, -1), tf.greater(l, c)), 'float32')),
             details: [
               { label: 'min', value: tf.min(l) as tf.Scalar },
               { label: 'max', value: tf.max(l) as tf.Scalar },

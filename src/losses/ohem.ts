@@ -122,7 +122,7 @@ export function ohemLoss(
   });
   const values = rows.dataSync();
   rows.dispose();
-  const sel = selectHardRows(values.subarray(0, n), values.subarray(n), negPosRatio, minNeg);
+  const sel = selectHardRows(values.slice(0, n), values.slice(n), negPosRatio, minNeg);
   const numSelected = sel.numPos + sel.numNeg;
   return tf.tidy(() => {
     const mask = tf.tensor2d(sel.mask, [n, 1]);

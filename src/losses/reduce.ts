@@ -53,10 +53,13 @@ const SUM_BLOCK = 256;
 /**
  * Sum of all elements, accumulated in blocks of 256 (a sum of block sums, recursively). The wasm backend's `Sum`
  * adds sequentially in float32, which loses ~1e-4 relative on 1e5 elements; the blocked form stays within a few
- * units in the last place, close to torch's pairwise sums. Differentiable (reshape, pad, sum). Call inside `tf.tidy`.
+ * units in the last place, close to torch's pairwise sums; an empty tensor sums to 0 on every backend.
+ * Differentiable (reshape, pad, sum). Call inside `tf.tidy`.
  */
 export function stableSum(x: tf.Tensor): tf.Scalar {
   let v: tf.Tensor = tf.reshape(x, [-1]);
+  // The wasm backend's Sum of an empty tensor returns uninitialised memory: sum [0] instead (still differentiable).
+  if (v.size === 0) return tf.sum(tf.concat([v, tf.zeros([1], v.dtype)]));
   while (v.size > SUM_BLOCK) {
     const rows = Math.ceil(v.size / SUM_BLOCK);
     const padded = rows * SUM_BLOCK > v.size ? tf.pad(v as tf.Tensor1D, [[0, rows * SUM_BLOCK - v.size]]) : v;

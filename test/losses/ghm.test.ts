@@ -245,3 +245,30 @@ for (const backend of ['cpu', 'wasm']) {
     opt.dispose();
   });
 }
+
+for (const backend of ['cpu', 'wasm']) {
+  test(`GHM [${backend}]: empty inputs (a pyramid level without anchors) give loss 0 and an empty gradient`, async () => {
+    await setupBackend({ backend });
+    const empty = tf.zeros([0, 3]);
+    const empty4 = tf.zeros([0, 4]);
+    const noLabels = tf.zeros([0], 'int32');
+    const noWeights = tf.zeros([0]);
+    const before = tf.memory().numTensors;
+    const ghmc = new GHMC({ momentum: 0.5 });
+    const values = tf.tidy(() => [
+      ghmc.call(empty, empty, empty).dataSync()[0],
+      ghmc.call(empty, noLabels, noWeights).dataSync()[0],
+      new GHMR().call(empty4, empty4, empty4).dataSync()[0],
+    ]);
+    assert.deepEqual(values, [0, 0, 0]);
+    assert.ok(
+      ghmc.getState().accSum.every((v) => v === 0),
+      'nothing counted, state unchanged',
+    );
+    const g = tf.grad((p: tf.Tensor) => ghmc.call(p, empty, empty) as tf.Scalar)(empty);
+    assert.deepEqual(g.shape, [0, 3]);
+    g.dispose();
+    assert.equal(tf.memory().numTensors, before);
+    tf.dispose([empty, empty4, noLabels, noWeights]);
+  });
+}
