@@ -143,8 +143,8 @@ export class GHMC {
    * @param target either one-hot `[N, C]` float 0/1 (all zeros = background), or labels `[N]` int32 in [-1, C]:
    *   `0 <= l < C` is class l, `l == C` (background) and `-1` are all-zero rows (mmdetection
    *   `_expand_onehot_labels`).
-   * @param labelWeight same shape as `target` (`[N, C]` or `[N]`, broadcast over classes), >= 0; an element is valid
-   *   when its weight is > 0. Default: all valid.
+   * @param labelWeight `[N, C]` per element or `[N]` per anchor (broadcast over the classes), >= 0; an element is
+   *   valid when its weight is > 0. Default: all valid.
    * @param options `reduction` 'mean' (sum / tot, default), 'sum' or 'none' (per element `[N, C]`, weighted);
    *   `avgFactor` is accepted and ignored; `validate` (default: the constructor's) checks values with one fused
    *   reduction.
@@ -170,8 +170,12 @@ export class GHMC {
     }
     if (labelWeight !== undefined) {
       expectTensor(LOSS, 'labelWeight', labelWeight);
-      expectShape(LOSS, 'labelWeight', labelWeight, target.shape, 'the shape of `target`');
+      if (labelWeight.rank === 1)
+        expectShape(LOSS, 'labelWeight', labelWeight, [n], 'per anchor [N], or [N, C]');
+      else
+        expectShape(LOSS, 'labelWeight', labelWeight, [n, c], 'per element like `pred`, or per anchor [N]');
     }
+    const rowWeights = labelWeight !== undefined && labelWeight.rank === 1; // [N], broadcast over the C classes
     const reduction = checkReduceOptions(LOSS, { ...options, avgFactor: undefined });
     const validate = options.validate ?? this.validate;
     const M = this.bins;
@@ -181,7 +185,7 @@ export class GHMC {
       // t: [N, C] float 0/1; valid: [N, C] or [N, 1], 1 where the label weight is > 0 (weights are >= 0).
       const t = labels ? tf.cast(tf.oneHot(target as tf.Tensor1D, c), 'float32') : tf.cast(target, 'float32');
       const lw =
-        labelWeight === undefined ? undefined : labels ? tf.reshape(labelWeight, [n, 1]) : labelWeight;
+        labelWeight === undefined ? undefined : rowWeights ? tf.reshape(labelWeight, [n, 1]) : labelWeight;
       const valid = lw === undefined ? undefined : tf.step(tf.cast(lw, 'float32'));
       const sign = tf.sub(1, tf.mul(t, 2)); // 1 - 2y: +1 negatives, -1 positives
       const z = tf.mul(x, sign);
@@ -192,7 +196,7 @@ export class GHMC {
       const slot = nearestEdgeSlot(g, M, blockOffset, valid === undefined ? 0 : 2 * slots);
       const index = placeInBins(z, slot, this.thresholds);
       const slotCounts = countBins(index, this.thresholds);
-      const numValid = valid === undefined ? tf.scalar(n * c) : tf.mul(stableSum(valid), labels ? c : 1);
+      const numValid = valid === undefined ? tf.scalar(n * c) : tf.mul(stableSum(valid), rowWeights ? c : 1);
       const checks: ValueCheck[] = [];
       if (validate) {
         checks.push(finiteCheck('pred', x, 'finite logits (no NaN or Infinity)'));

@@ -51,7 +51,7 @@ for (const backend of ['cpu', 'wasm']) {
     tf.dispose([x, y, lw, l1, value, grad]);
   });
 
-  test(`GHMC [${backend}]: integer labels give the same result as their one-hot rows`, async () => {
+  test(`GHMC [${backend}]: integer labels and [N] label weights give the same result as one-hot [N, C]`, async () => {
     await setupBackend({ backend });
     const pred = tf.tensor2d([2, -1, -3, -4, -4, -4, -1, 1, 0, 0.5, -0.5, -8, 1, 1, 1], [5, 3]);
     const labels = tf.tensor1d([0, 3, -1, -1, 2], 'int32');
@@ -60,9 +60,11 @@ for (const backend of ['cpu', 'wasm']) {
     const lwFull = tf.tensor2d([1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1], [5, 3]);
     const a = new GHMC({ bins: 10, momentum: 0 }).call(pred, labels, lwRows);
     const b = new GHMC({ bins: 10, momentum: 0 }).call(pred, onehot, lwFull);
+    const rows = new GHMC({ bins: 10, momentum: 0 }).call(pred, onehot, lwRows); // [N] weights, one-hot target
     assert.equal(a.dataSync()[0], b.dataSync()[0]);
+    assert.equal(rows.dataSync()[0], b.dataSync()[0]);
     close(a.dataSync()[0]!, 0.5370466);
-    tf.dispose([pred, labels, lwRows, onehot, lwFull, a, b]);
+    tf.dispose([pred, labels, lwRows, onehot, lwFull, a, b, rows]);
   });
 
   test(`GHMC [${backend}]: all ignored -> loss 0, gradient 0, state unchanged; 'none' and 'sum' reductions`, async () => {
