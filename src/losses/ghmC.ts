@@ -67,7 +67,7 @@ export interface GHMStats extends GradientDensityStats {
   weights?: tf.Tensor;
 }
 
-/** Tests used to derive thresholds: the torch float32 gradient norm of a logit for each target. */
+/** The reference (torch float32) gradient norm of a logit z, per target; the thresholds are derived from it. */
 function refNormNegative(z: number): number {
   return Math.fround(1 / (1 + Math.exp(-z)));
 }
