@@ -78,7 +78,8 @@ async function measure(
       if (i > 0) times.push(s);
       console.log(
         `replicas ${replicas} step ${i}${i === 0 ? ' (warm-up)' : ''}: ${s.toFixed(2)} s, ` +
-          `loss ${r.scalars['loss']!.toFixed(4)}, tensors ${tf.memory().numTensors}`,
+          `loss ${r.scalars['loss']!.toFixed(4)}, tensors ${tf.memory().numTensors}, gradient time per replica ` +
+          r.replicaScalars.map((x) => `${x['compute_s']!.toFixed(2)} s`).join(' / '),
       );
     }
   } finally {

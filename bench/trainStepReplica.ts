@@ -40,6 +40,7 @@ export function createReplica(config: BenchReplicaConfig): Replica<BenchShard> {
   return {
     gradientSizes: variables.map((v) => v.size),
     computeGradients(shard: BenchShard): GradientResult {
+      const t0 = performance.now();
       const key = `${shard.imageSeed}/${shard.batch}/${shard.size}`;
       if (images === null || key !== imagesKey) {
         images?.dispose();
@@ -54,7 +55,7 @@ export function createReplica(config: BenchReplicaConfig): Replica<BenchShard> {
       const loss = value.dataSync()[0]!;
       const flat = variables.map((v) => grads[v.name]!.dataSync() as Float32Array);
       tf.dispose([value, ...Object.values(grads)]);
-      return { grads: flat, scalars: { loss } };
+      return { grads: flat, scalars: { loss, compute_s: (performance.now() - t0) / 1000 } };
     },
     applyUpdate(flat: Float32Array[]): void {
       const named = variables.map((v, i) => ({ name: v.name, tensor: tf.tensor(flat[i]!, v.shape) }));
