@@ -23,7 +23,7 @@ import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { FromWorker, Replica, ReplicaModule, ToWorker, WorkerInit } from './replica.js';
+import type { FromWorker, GradientResult, Replica, ReplicaModule, ToWorker, WorkerInit } from './replica.js';
 
 /** Options of {@link DataParallel.create}. */
 export interface DataParallelOptions<Config> {
@@ -183,7 +183,13 @@ export class DataParallel<Shard> {
     }
     const remote = this.links.map((l, i) => l.request({ type: 'compute', shard: shards[i + 1] }));
     // The calling thread computes its shard while the workers compute theirs.
-    const mine = await this.local.computeGradients(shards[0]!);
+    let mine: GradientResult;
+    try {
+      mine = await this.local.computeGradients(shards[0]!);
+    } catch (e) {
+      await Promise.allSettled(remote); // keep every worker's reply paired with its request
+      throw e;
+    }
     const theirs = (await Promise.all(remote)).map((m) => expect(m, 'grads'));
     const all = [mine, ...theirs];
     const grads = this.links.length === 0 ? mine.grads : averageGradients(all.map((g) => g.grads));
