@@ -34,8 +34,9 @@ const spec: Record<string, FlagSpec> = {
   help: { type: 'boolean', description: 'show this help' },
 };
 
-/** Detections drawn on the images are those with at least this score. */
+/** Detections drawn on the images: at least this score, at most `DRAW_MAX_PER_IMAGE` of the best. */
 const DRAW_SCORE_THR = 0.3;
+const DRAW_MAX_PER_IMAGE = 10;
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs('demo', argv, spec);
@@ -67,7 +68,10 @@ export async function run(argv: string[]): Promise<number> {
     for (const d of r.detections) byImage.set(d.image_id, [...(byImage.get(d.image_id) ?? []), d]);
     const names = new Map(val.categories.map((c, k) => [c.id, { name: c.name, k }]));
     for (const img of val.images.slice(0, numDraw)) {
-      const dets = (byImage.get(img.id) ?? []).filter((d) => d.score >= DRAW_SCORE_THR);
+      const dets = (byImage.get(img.id) ?? [])
+        .filter((d) => d.score >= DRAW_SCORE_THR)
+        .sort((a, b) => b.score - a.score)
+        .slice(0, DRAW_MAX_PER_IMAGE);
       await drawDetections(
         join(val.root, img.fileName),
         dets.map((d) => ({ bbox: d.bbox, label: names.get(d.category_id)!.name, score: d.score })),

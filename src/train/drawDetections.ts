@@ -45,6 +45,9 @@ export function detectionsSvg(
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${parts.join('')}</svg>`;
 }
 
+/** Small images are enlarged (nearest neighbour) until the long side is at least this, so labels stay legible. */
+export const MIN_DRAW_SIDE = 512;
+
 /** Writes `imagePath` with `boxes` drawn to `outPath` (PNG), creating the folder. */
 export async function drawDetections(
   imagePath: string,
@@ -57,10 +60,16 @@ export async function drawDetections(
   const height = meta.height;
   if (width === undefined || height === undefined)
     throw new Error(`drawDetections: ${imagePath} has no size`);
-  const svg = detectionsSvg(width, height, boxes, colorIndex);
+  const scale = Math.max(1, Math.ceil(MIN_DRAW_SIDE / Math.max(width, height)));
+  const scaled = boxes.map((b) => ({ ...b, bbox: b.bbox.map((v) => v * scale) as DrawnBox['bbox'] }));
+  const svg = detectionsSvg(width * scale, height * scale, scaled, colorIndex);
   await mkdir(dirname(outPath), { recursive: true });
-  await sharp(imagePath)
+  const base = await sharp(imagePath)
     .removeAlpha()
+    .resize(width * scale, height * scale, { kernel: 'nearest' })
+    .png()
+    .toBuffer();
+  await sharp(base)
     .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])
     .png()
     .toFile(outPath);
