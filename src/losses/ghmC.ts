@@ -20,19 +20,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
-  GradientDensity,
-  binCountsOf,
   binEdges,
-  countBins,
-  isRecordingGradients,
   nearestEdgeSlot,
   placeInBins,
   thresholdTables,
-  weightLookup,
   type BinThresholds,
   type GradientDensityState,
-  type GradientDensityStats,
 } from './gradientDensity.js';
+import { Harmonizer, harmonizedLoss, type GHMStats } from './harmonizer.js';
 import { checkReduceOptions, stableSum, type ReduceOptions } from './reduce.js';
 import { softplusStable } from './bce.js';
 import {
@@ -41,8 +36,6 @@ import {
   nonNegativeCheck,
   expectShape,
   expectTensor,
-  packChecks,
-  throwOnFailedChecks,
   type ValueCheck,
 } from './checks.js';
 
@@ -62,10 +55,7 @@ export interface GHMCOptions {
   recordWeights?: boolean;
 }
 
-/** Statistics of the last call, plus the per-element weights when `recordWeights` is on (owned by the loss). */
-export interface GHMStats extends GradientDensityStats {
-  weights?: tf.Tensor;
-}
+export type { GHMStats } from './harmonizer.js';
 
 /** The reference (torch float32) gradient norm of a logit z, per target; the thresholds are derived from it. */
 function refNormNegative(z: number): number {
@@ -121,9 +111,7 @@ export class GHMC {
   readonly lossWeight: number;
   readonly validate: boolean;
   recordWeights: boolean;
-  private readonly density: GradientDensity;
-  private readonly thresholds: BinThresholds;
-  private stats: GHMStats | null = null;
+  private readonly harmonizer: Harmonizer;
 
   constructor(options: GHMCOptions = {}) {
     this.bins = options.bins ?? 30;
@@ -131,11 +119,9 @@ export class GHMC {
     this.lossWeight = options.lossWeight ?? 1;
     this.validate = options.validate ?? true;
     this.recordWeights = options.recordWeights ?? false;
-    this.density = new GradientDensity(LOSS, this.bins, this.momentum);
-    if (typeof this.lossWeight !== 'number' || !Number.isFinite(this.lossWeight)) {
-      throw new Error(`${LOSS}: \`lossWeight\` must be a finite number, got ${String(this.lossWeight)}`);
-    }
-    this.thresholds = logitThresholds(this.bins);
+    const { bins, momentum, lossWeight } = this;
+    // 2 valid blocks: negatives and positives (see logitThresholds)
+    this.harmonizer = new Harmonizer(LOSS, { bins, momentum, lossWeight }, logitThresholds, 2);
   }
 
   /**
@@ -180,8 +166,9 @@ export class GHMC {
     const validate = options.validate ?? this.validate;
     const M = this.bins;
 
-    const forward = (x: tf.Tensor, save: tf.GradSaveFunc) => {
-      const slots = this.thresholds.slots;
+    const thresholds = this.harmonizer.thresholds;
+    return harmonizedLoss(pred, reduction, (x) => {
+      const slots = thresholds.slots;
       // t: [N, C] float 0/1; valid: [N, C] or [N, 1], 1 where the label weight is > 0 (weights are >= 0).
       const t = labels ? tf.cast(tf.oneHot(target as tf.Tensor1D, c), 'float32') : tf.cast(target, 'float32');
       const lw =
@@ -194,8 +181,7 @@ export class GHMC {
       const blockOffset =
         valid === undefined ? tf.mul(t, slots) : tf.add(tf.mul(t, slots), tf.mul(valid, -2 * slots));
       const slot = nearestEdgeSlot(g, M, blockOffset, valid === undefined ? 0 : 2 * slots);
-      const index = placeInBins(z, slot, this.thresholds);
-      const slotCounts = countBins(index, this.thresholds);
+      const index = placeInBins(z, slot, thresholds);
       const numValid = valid === undefined ? tf.scalar(n * c) : tf.mul(stableSum(valid), rowWeights ? c : 1);
       const checks: ValueCheck[] = [];
       if (validate) {
@@ -219,68 +205,32 @@ export class GHMC {
           checks.push(nonNegativeCheck('labelWeight', labelWeight));
         }
       }
-      // The one read-back of the call: counts of the index space, number of valid elements, check results.
-      const size = this.thresholds.blocks * slots;
-      const packed = tf.concat([slotCounts, tf.reshape(numValid, [1]), packChecks(checks)]);
-      const values = packed.dataSync();
-      throwOnFailedChecks(LOSS, checks, values, size + 1);
-
-      const binCounts = binCountsOf(values, this.thresholds, 2);
-      const tot = Math.max(values[size]!, 1);
-      const { weights, nNonEmpty } = this.density.weightTable(binCounts, tot);
       // Per-element weights, pre-multiplied by the reduction's factor: d loss / d x = wScaled * (sigmoid(x) - y).
-      const scale = reduction === 'mean' ? this.lossWeight / tot : this.lossWeight;
-      const wScaled = tf.gather(tf.tensor1d(weightLookup(weights, this.thresholds, 2, scale)), index);
+      const { wScaled } = this.harmonizer.weigh(index, numValid, checks, {
+        mean: reduction === 'mean',
+        recordWeights: this.recordWeights,
+      });
       const weighted = tf.mul(wScaled, softplusStable(z)); // scale * w * BCEWithLogits(x, y)
-      const value = reduction === 'none' ? weighted : stableSum(weighted);
-      if (isRecordingGradients()) save([tf.mul(wScaled, tf.mul(g, sign))]);
-      const w = this.recordWeights
-        ? tf.gather(tf.tensor1d(weightLookup(weights, this.thresholds, 2)), index)
-        : null;
-      this.record(binCounts, nNonEmpty, tot, weights, w);
-      return {
-        value,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(dy, saved[0]!)],
-      };
-    };
-    return tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0])(pred);
-  }
-
-  private record(
-    binCounts: number[],
-    nNonEmpty: number,
-    tot: number,
-    weights: Float32Array,
-    w: tf.Tensor | null,
-  ): void {
-    this.stats?.weights?.dispose();
-    this.stats = {
-      binCounts,
-      nNonEmpty,
-      tot,
-      binWeights: Array.from(weights),
-      accSum: this.density.accSumCopy(),
-      ...(w !== null ? { weights: tf.keep(w) } : {}),
-    };
+      return { weighted, grad: () => tf.mul(wScaled, tf.mul(g, sign)) };
+    });
   }
 
   /** Statistics of the last call, or null before the first. `weights` (if recorded) is owned by the loss. */
   lastStats(): GHMStats | null {
-    return this.stats;
+    return this.harmonizer.lastStats();
   }
 
   /** The EMA state, JSON-serialisable (for checkpoints). */
   getState(): GradientDensityState {
-    return this.density.getState();
+    return this.harmonizer.getState();
   }
 
   setState(state: GradientDensityState): void {
-    this.density.setState(state);
+    this.harmonizer.setState(state);
   }
 
   /** Releases the recorded weights tensor, if any. */
   dispose(): void {
-    this.stats?.weights?.dispose();
-    if (this.stats !== null) delete this.stats.weights;
+    this.harmonizer.dispose();
   }
 }

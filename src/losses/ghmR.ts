@@ -19,29 +19,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
-  GradientDensity,
-  binCountsOf,
   binEdges,
-  countBins,
-  isRecordingGradients,
   nearestEdgeSlot,
   normThresholds,
   placeInBins,
-  weightLookup,
-  type BinThresholds,
   type GradientDensityState,
 } from './gradientDensity.js';
-import type { GHMStats } from './ghmC.js';
+import { Harmonizer, harmonizedLoss, type GHMStats } from './harmonizer.js';
 import { checkReduceOptions, stableSum, type ReduceOptions } from './reduce.js';
-import {
-  finiteCheck,
-  nonNegativeCheck,
-  expectShape,
-  expectTensor,
-  packChecks,
-  throwOnFailedChecks,
-  type ValueCheck,
-} from './checks.js';
+import { finiteCheck, nonNegativeCheck, expectShape, expectTensor, type ValueCheck } from './checks.js';
 
 const LOSS = 'GHMR';
 
@@ -72,9 +58,7 @@ export class GHMR {
   readonly lossWeight: number;
   readonly validate: boolean;
   recordWeights: boolean;
-  private readonly density: GradientDensity;
-  private readonly thresholds: BinThresholds;
-  private stats: GHMStats | null = null;
+  private readonly harmonizer: Harmonizer;
 
   constructor(options: GHMROptions = {}) {
     this.mu = options.mu ?? 0.02;
@@ -86,11 +70,10 @@ export class GHMR {
     if (typeof this.mu !== 'number' || !Number.isFinite(this.mu) || this.mu <= 0) {
       throw new Error(`${LOSS}: \`mu\` must be a finite number > 0, got ${String(this.mu)}`);
     }
-    this.density = new GradientDensity(LOSS, this.bins, this.momentum);
-    if (typeof this.lossWeight !== 'number' || !Number.isFinite(this.lossWeight)) {
-      throw new Error(`${LOSS}: \`lossWeight\` must be a finite number, got ${String(this.lossWeight)}`);
-    }
-    this.thresholds = normThresholds(binEdges(this.bins, GHMR_LAST_EDGE));
+    const { bins, momentum, lossWeight } = this;
+    // 1 valid block (see normThresholds)
+    const thresholdsOf = (m: number) => normThresholds(binEdges(m, GHMR_LAST_EDGE));
+    this.harmonizer = new Harmonizer(LOSS, { bins, momentum, lossWeight }, thresholdsOf, 1);
   }
 
   /**
@@ -117,8 +100,9 @@ export class GHMR {
     const size = pred.size;
     const muSq = this.mu * this.mu; // torch: python float mu * mu, rounded once to float32
 
-    const forward = (x: tf.Tensor, save: tf.GradSaveFunc) => {
-      const slots = this.thresholds.slots;
+    const thresholds = this.harmonizer.thresholds;
+    return harmonizedLoss(pred, reduction, (x) => {
+      const slots = thresholds.slots;
       const t = tf.cast(target, 'float32');
       const lw = labelWeight === undefined ? undefined : tf.cast(labelWeight, 'float32');
       const d = tf.sub(x, t);
@@ -127,8 +111,7 @@ export class GHMR {
       // block 0 = valid, block 1 = ignored (label weight 0): offset (1 - step(lw)) * slots
       const blockOffset = lw === undefined ? undefined : tf.mul(tf.step(lw), -slots);
       const slot = nearestEdgeSlot(g, M, blockOffset, lw === undefined ? 0 : slots);
-      const index = placeInBins(g, slot, this.thresholds);
-      const slotCounts = countBins(index, this.thresholds);
+      const index = placeInBins(g, slot, thresholds);
       const weightSum = lw === undefined ? tf.scalar(size) : stableSum(lw);
       const checks: ValueCheck[] = [];
       if (validate) {
@@ -139,67 +122,31 @@ export class GHMR {
           checks.push(nonNegativeCheck('labelWeight', lw));
         }
       }
-      // The one read-back of the call: counts of the index space, sum of label weights, check results.
-      const size2 = this.thresholds.blocks * slots;
-      const packed = tf.concat([slotCounts, tf.reshape(weightSum, [1]), packChecks(checks)]);
-      const values = packed.dataSync();
-      throwOnFailedChecks(LOSS, checks, values, size2 + 1);
-
-      const binCounts = binCountsOf(values, this.thresholds, 1);
-      const tot = Math.max(values[size2]!, 1);
-      const { weights, nNonEmpty } = this.density.weightTable(binCounts, tot);
-      const scale = reduction === 'mean' ? this.lossWeight / tot : this.lossWeight;
-      const wScaled = tf.gather(tf.tensor1d(weightLookup(weights, this.thresholds, 1, scale)), index);
+      const { wScaled } = this.harmonizer.weigh(index, weightSum, checks, {
+        mean: reduction === 'mean',
+        recordWeights: this.recordWeights,
+      });
       const weighted = tf.mul(wScaled, tf.sub(root, this.mu)); // scale * w * ASL1
-      const value = reduction === 'none' ? weighted : stableSum(weighted);
-      if (isRecordingGradients()) save([tf.mul(wScaled, tf.div(d, root))]);
-      const w = this.recordWeights
-        ? tf.gather(tf.tensor1d(weightLookup(weights, this.thresholds, 1)), index)
-        : null;
-      this.record(binCounts, nNonEmpty, tot, weights, w);
-      return {
-        value,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(dy, saved[0]!)],
-      };
-    };
-    return tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0])(pred);
-  }
-
-  private record(
-    binCounts: number[],
-    nNonEmpty: number,
-    tot: number,
-    weights: Float32Array,
-    w: tf.Tensor | null,
-  ): void {
-    this.stats?.weights?.dispose();
-    this.stats = {
-      binCounts,
-      nNonEmpty,
-      tot,
-      binWeights: Array.from(weights),
-      accSum: this.density.accSumCopy(),
-      ...(w !== null ? { weights: tf.keep(w) } : {}),
-    };
+      return { weighted, grad: () => tf.mul(wScaled, tf.div(d, root)) };
+    });
   }
 
   /** Statistics of the last call, or null before the first. `weights` (if recorded) is owned by the loss. */
   lastStats(): GHMStats | null {
-    return this.stats;
+    return this.harmonizer.lastStats();
   }
 
   /** The EMA state, JSON-serialisable (for checkpoints). */
   getState(): GradientDensityState {
-    return this.density.getState();
+    return this.harmonizer.getState();
   }
 
   setState(state: GradientDensityState): void {
-    this.density.setState(state);
+    this.harmonizer.setState(state);
   }
 
   /** Releases the recorded weights tensor, if any. */
   dispose(): void {
-    this.stats?.weights?.dispose();
-    if (this.stats !== null) delete this.stats.weights;
+    this.harmonizer.dispose();
   }
 }
