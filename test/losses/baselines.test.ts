@@ -9,12 +9,12 @@ import { asl1Loss } from '../../src/losses/asl1.js';
 import { l1Loss } from '../../src/losses/l1.js';
 import { ohemLoss, selectHardRows } from '../../src/losses/ohem.js';
 import { stableSum } from '../../src/losses/reduce.js';
+import { assertErrorCases, bce, smallLogitsAndTargets, type ErrorCase } from './fixtures.js';
 
 function close(a: number, b: number, rel = 1e-5): void {
   assert.ok(Math.abs(a - b) <= rel * Math.abs(b) + 1e-7, `${a} vs ${b}`);
 }
 const sig = (x: number) => 1 / (1 + Math.exp(-x));
-const bce = (x: number, y: number) => Math.max(x, 0) - x * y + Math.log1p(Math.exp(-Math.abs(x)));
 
 test('selectHardRows: all positives, the 3x hardest negatives (ties to the lower index), minNeg without positives', () => {
   const loss = [0.1, 0.9, 0.5, 0.5, 0.2, 0.7, 0.05, 3];
@@ -145,14 +145,7 @@ for (const backend of ['cpu', 'wasm']) {
 
   test(`baselines [${backend}]: bad input names the argument; no leaks on success or error`, async () => {
     await setupBackend({ backend });
-    const x = tf.tensor2d([
-      [0.5, -1],
-      [2, 0],
-    ]);
-    const y = tf.tensor2d([
-      [1, 0],
-      [0, 0],
-    ]);
+    const { x, y } = smallLogitsAndTargets();
     const before = tf.memory().numTensors;
     const bad = tf.tensor2d([
       [NaN, 0],
@@ -167,7 +160,7 @@ for (const backend of ['cpu', 'wasm']) {
       [0.3, 0],
       [0, 0],
     ]);
-    const cases: [() => unknown, RegExp][] = [
+    const cases: ErrorCase[] = [
       [
         () => bceWithLogitsLoss(x, wrong),
         /bceWithLogitsLoss: `target` has shape \[2, 3\], expected \[2, 2\]/,
@@ -187,11 +180,7 @@ for (const backend of ['cpu', 'wasm']) {
       ],
       [() => ohemLoss(x, soft), /ohemLoss: `target` must hold one-hot values 0 or 1/],
     ];
-    const n0 = tf.memory().numTensors;
-    for (const [f, re] of cases) {
-      assert.throws(f, re);
-      assert.equal(tf.memory().numTensors, n0, `leak on the error path: ${re}`);
-    }
+    assertErrorCases(cases, { tidy: false });
     tf.dispose([bad, wrong, neg, soft]);
     tf.dispose(bceWithLogitsLoss(x, y, undefined, { validate: false }));
     tf.dispose(tf.grad((q: tf.Tensor) => sigmoidFocalLoss(q, y) as tf.Scalar)(x));

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { setupBackend } from '../../src/engine/backend.js';
 import { GHMC } from '../../src/losses/ghmC.js';
 import { GHMR } from '../../src/losses/ghmR.js';
+import { assertErrorCases, bce, smallLogitsAndTargets, type ErrorCase } from './fixtures.js';
 
 /** Spec 2.2 unit vectors (float64 re-implementation of the reference; checked here to float32 precision). */
 const X = [-4, -3, 2, 0, 5, -1];
@@ -12,10 +13,6 @@ const LW = [1, 1, 1, 1, 1, 0];
 
 function close(a: number, b: number, rel = 2e-6): void {
   assert.ok(Math.abs(a - b) <= rel * Math.abs(b) + 1e-9, `${a} vs ${b}`);
-}
-
-function bce(x: number, y: number): number {
-  return Math.max(x, 0) - x * y + Math.log1p(Math.exp(-Math.abs(x)));
 }
 
 for (const backend of ['cpu', 'wasm']) {
@@ -122,16 +119,9 @@ for (const backend of ['cpu', 'wasm']) {
     await setupBackend({ backend });
     const ghmc = new GHMC();
     const ghmr = new GHMR();
-    const x = tf.tensor2d([
-      [0.5, -1],
-      [2, 0],
-    ]);
-    const y = tf.tensor2d([
-      [1, 0],
-      [0, 0],
-    ]);
+    const { x, y } = smallLogitsAndTargets();
     const before = tf.memory().numTensors;
-    const cases: [() => unknown, RegExp][] = [
+    const cases: ErrorCase[] = [
       [() => ghmc.call(x, tf.zeros([3, 2])), /`target` has shape \[3, 2\], expected \[2, 2\]/],
       [() => ghmc.call(x, y, tf.ones([2, 3])), /`labelWeight` has shape \[2, 3\], expected \[2, 2\]/],
       [
@@ -200,12 +190,8 @@ for (const backend of ['cpu', 'wasm']) {
         /`reduction` must be one of none, mean, sum/,
       ],
     ];
-    for (const [f, re] of cases) {
-      const n0 = tf.memory().numTensors;
-      // inputs built inside the case are counted: create them first, then compare after disposing them
-      assert.throws(() => tf.tidy(() => void f()), re);
-      assert.equal(tf.memory().numTensors, n0, `leak on the error path ${re}`);
-    }
+    // inputs built inside a case are freed by the case's tidy before the count is compared
+    assertErrorCases(cases, { tidy: true });
     assert.throws(() => new GHMC({ bins: 0 }), /GHMC: `bins` must be an integer >= 1, got 0/);
     assert.throws(() => new GHMC({ momentum: 1 }), /GHMC: `momentum` must be in \[0, 1\), got 1/);
     assert.throws(() => new GHMR({ mu: 0 }), /GHMR: `mu` must be a finite number > 0, got 0/);
