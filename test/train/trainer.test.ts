@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Random } from '../../src/utils/random.js';
-import { NonFiniteLossError, train, type TrainerOptions } from '../../src/train/trainer.js';
+import { NonFiniteLossError, restoreWeights, train, type TrainerOptions } from '../../src/train/trainer.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { localGradients } from '../../src/train/gradients.js';
 import { SgdMomentum } from '../../src/train/optimizer.js';
@@ -172,5 +172,59 @@ test('train step: gradients + optimizer step leave tf.memory().numTensors unchan
   }
   assert.equal(tf.memory().numTensors, before);
   opt.dispose();
+  model.dispose();
+});
+
+test('train: an abort finishes the step, saves a checkpoint and resumes to the same weights', async () => {
+  await tf.setBackend('cpu');
+  const full = await withDir(async (dir) => {
+    const model = new ToyModel(11);
+    await train(model, new ToySource(12), options(dir));
+    const w = model.weights();
+    model.dispose();
+    return w;
+  });
+  await withDir(async (dir) => {
+    const controller = new AbortController();
+    const model = new ToyModel(11);
+    const r = await train(model, new ToySource(12), {
+      ...options(dir, { signal: controller.signal, logInterval: 1 }),
+      message: () => {},
+      evalInterval: 3,
+      evaluate: async ({ iter }) => {
+        if (iter === 3) controller.abort();
+        return { bbox_mAP: 0 };
+      },
+    });
+    model.dispose();
+    assert.deepEqual([r.iteration, r.stopped], [3, true]);
+    assert.equal((await loadCheckpoint(dir))!.iteration, 3);
+    const b = new ToyModel(99);
+    await train(b, new ToySource(98), options(dir, { resume: true }));
+    assert.deepEqual(
+      b.weights().map((x) => Array.from(x)),
+      full.map((x) => Array.from(x)),
+    );
+    b.dispose();
+  });
+});
+
+test('restoreWeights: a checkpoint of another model is rejected, naming the tensor', async () => {
+  await tf.setBackend('cpu');
+  const model = new ToyModel(13);
+  const good = model.weights();
+  assert.throws(
+    () => restoreWeights(model, [{ name: 'linear.weight', shape: [4, 1], values: good[0]! }]),
+    /no tensor "linear\.bias"/,
+  );
+  assert.throws(
+    () =>
+      restoreWeights(model, [
+        { name: 'linear.weight', shape: [2, 2], values: good[0]! },
+        { name: 'linear.bias', shape: [1], values: good[1]! },
+        { name: 'norm.running_mean', shape: [4], values: good[2]! },
+      ]),
+    /linear\.weight has shape \[2,2\] in the checkpoint, expected \[4,1\]/,
+  );
   model.dispose();
 });
