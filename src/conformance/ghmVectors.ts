@@ -197,6 +197,28 @@ function needInput(inputs: Record<string, tf.Tensor>, key: string): tf.Tensor {
   return t;
 }
 
+/** The options GHM-C and GHM-R share, from the file's config (mmdetection names). */
+function ghmOptions(
+  config: Record<string, unknown>,
+  recordWeights: boolean,
+): { bins: number; momentum: number; lossWeight: number; recordWeights: boolean } {
+  return {
+    bins: num(config, 'bins'),
+    momentum: num(config, 'momentum'),
+    lossWeight: num(config, 'loss_weight', 1),
+    recordWeights,
+  };
+}
+
+/** A GHM loss called with the file's `pred`, `target` and `label_weight`. */
+function ghmRunner(loss: GHMC | GHMR): Runner {
+  return {
+    call: (i) => loss.call(needInput(i, 'pred'), needInput(i, 'target'), needInput(i, 'label_weight')),
+    stats: () => loss.lastStats(),
+    dispose: () => loss.dispose(),
+  };
+}
+
 function makeRunner(v: VectorFile): Runner {
   const c = v.config ?? {};
   const wantWeights = v.calls.some((k) => k.expected?.float32?.weights !== undefined);
@@ -207,34 +229,13 @@ function makeRunner(v: VectorFile): Runner {
       }
       if (c['use_sigmoid'] === false)
         throw new Error('ghmc with use_sigmoid false is not supported (the reference requires true)');
-      const loss = new GHMC({
-        bins: num(c, 'bins'),
-        momentum: num(c, 'momentum'),
-        lossWeight: num(c, 'loss_weight', 1),
-        recordWeights: wantWeights,
-      });
-      return {
-        call: (i) => loss.call(needInput(i, 'pred'), needInput(i, 'target'), needInput(i, 'label_weight')),
-        stats: () => loss.lastStats(),
-        dispose: () => loss.dispose(),
-      };
+      return ghmRunner(new GHMC(ghmOptions(c, wantWeights)));
     }
     case 'ghmr': {
       if (v.target_form !== undefined && v.target_form !== 'regression') {
         throw new Error(`ghmr target_form ${JSON.stringify(v.target_form)}, expected "regression"`);
       }
-      const loss = new GHMR({
-        mu: num(c, 'mu'),
-        bins: num(c, 'bins'),
-        momentum: num(c, 'momentum'),
-        lossWeight: num(c, 'loss_weight', 1),
-        recordWeights: wantWeights,
-      });
-      return {
-        call: (i) => loss.call(needInput(i, 'pred'), needInput(i, 'target'), needInput(i, 'label_weight')),
-        stats: () => loss.lastStats(),
-        dispose: () => loss.dispose(),
-      };
+      return ghmRunner(new GHMR({ mu: num(c, 'mu'), ...ghmOptions(c, wantWeights) }));
     }
     case 'sigmoid_focal':
     case 'bce_with_logits':
