@@ -16,7 +16,7 @@
  * this file transposes are fresh tensors; callers should keep one 2-D view per tensor used as a right operand.
  */
 import * as tf from '@tensorflow/tfjs';
-import { markProjectKernel, runOnTensors } from './kernelTensors.js';
+import { kernelConfig, markProjectKernel, runOnTensors } from './kernelTensors.js';
 
 /** Swaps the last two axes: [..., r, c] -> [..., c, r]. */
 function transposeLastTwo(t: tf.Tensor): tf.Tensor {
@@ -58,14 +58,7 @@ export function untransposedMatMulConfig(stock: tf.KernelConfig): tf.KernelConfi
       tf.dispose(operands);
     }
   });
-  const config: tf.KernelConfig = {
-    kernelName: stock.kernelName,
-    backendName: stock.backendName,
-    kernelFunc,
-  };
-  if (stock.setupFunc !== undefined) config.setupFunc = stock.setupFunc;
-  if (stock.disposeFunc !== undefined) config.disposeFunc = stock.disposeFunc;
-  return config;
+  return kernelConfig(stock.kernelName, stock.backendName, kernelFunc, stock);
 }
 
 /** The activations `_FusedMatMul` accepts, applied as plain ops. */

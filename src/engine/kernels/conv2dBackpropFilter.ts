@@ -18,7 +18,7 @@
  * 'NCHW' inputs are transposed to NHWC first.
  */
 import * as tf from '@tensorflow/tfjs';
-import { markProjectKernel, runOnTensors } from './kernelTensors.js';
+import { conv2dInfoNhwc, markProjectKernel, runOnTensors } from './kernelTensors.js';
 
 /**
  * The filter gradient of `conv2d(x, W, strides, pad)` for upstream gradient `dy`, NHWC.
@@ -39,16 +39,7 @@ export function conv2dFilterGradient(
   return tf.tidy(() => {
     const [kh, kw, cin, cout] = filterShape;
     const [n, inH, inW] = x.shape;
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape,
-      filterShape,
-      strides,
-      1,
-      pad,
-      dimRoundingMode,
-      false,
-      'channelsLast',
-    );
+    const info = conv2dInfoNhwc(x.shape, filterShape, strides, pad, dimRoundingMode);
     const { top, left } = info.padInfo;
     const [sH, sW] = [info.strideHeight, info.strideWidth];
     const [h, w] = [dy.shape[1], dy.shape[2]];

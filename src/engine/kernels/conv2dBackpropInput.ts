@@ -22,7 +22,13 @@
  * Configurations it does not cover ('NCHW', non-float32, padding wider than the filter) run the stock kernel.
  */
 import * as tf from '@tensorflow/tfjs';
-import { markProjectKernel, readValues, runOnTensors } from './kernelTensors.js';
+import {
+  conv2dInfoNhwc,
+  kernelConfig,
+  markProjectKernel,
+  readValues,
+  runOnTensors,
+} from './kernelTensors.js';
 
 /** Geometry of the phase decomposition; null when the configuration is not covered. */
 interface PhasePlan {
@@ -46,16 +52,7 @@ function planPhases(
   pad: tf.Conv2DBackpropInputAttrs['pad'],
   dimRoundingMode?: 'floor' | 'round' | 'ceil',
 ): PhasePlan | null {
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape,
-    filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const info = conv2dInfoNhwc(inputShape, filterShape, strides, pad, dimRoundingMode);
   const [kh, kw] = filterShape;
   const [, inH, inW] = inputShape;
   const [, h, w] = dyShape as [number, number, number, number];
@@ -184,8 +181,5 @@ export function conv2dBackpropInputConfig(
       conv2dInputGradient(dyt as tf.Tensor4D, w, filterShape, inputShape, strides, pad, dimRoundingMode)!,
     );
   });
-  const config: tf.KernelConfig = { kernelName: 'Conv2DBackpropInput', backendName, kernelFunc };
-  if (stock?.setupFunc !== undefined) config.setupFunc = stock.setupFunc;
-  if (stock?.disposeFunc !== undefined) config.disposeFunc = stock.disposeFunc;
-  return config;
+  return kernelConfig('Conv2DBackpropInput', backendName, kernelFunc, stock);
 }

@@ -10,7 +10,7 @@
  * [0, D) on `axis`; out [outer..., indices..., inner...] with out[o, i, s] = x[o, indices[i], s].
  */
 import * as tf from '@tensorflow/tfjs';
-import { markProjectKernel } from './kernelTensors.js';
+import { kernelConfig, markProjectKernel } from './kernelTensors.js';
 
 /** The parts of the wasm backend this kernel uses (`BackendWasm` is not exported as a type by tfjs). */
 interface WasmHeapBackend {
@@ -60,12 +60,5 @@ export function gatherV2Config(stock: tf.KernelConfig): tf.KernelConfig {
     }
     return out;
   });
-  const config: tf.KernelConfig = {
-    kernelName: stock.kernelName,
-    backendName: stock.backendName,
-    kernelFunc,
-  };
-  if (stock.setupFunc !== undefined) config.setupFunc = stock.setupFunc;
-  if (stock.disposeFunc !== undefined) config.disposeFunc = stock.disposeFunc;
-  return config;
+  return kernelConfig(stock.kernelName, stock.backendName, kernelFunc, stock);
 }

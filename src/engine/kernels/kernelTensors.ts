@@ -6,6 +6,7 @@
  * taking a reference would let the wrapper's disposal free the caller's data (tfjs then loops in
  * `moveData`/`readSync` until the stack overflows), so every wrapper takes its own reference first
  * (`backend.incRef`). Ops run inside a kernel are not recorded on the gradient tape (tfjs counts kernel depth).
+ * Also the small pieces several kernels need: their registration config, and the NHWC convolution geometry.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -16,6 +17,23 @@ export const PROJECT_KERNEL = Symbol.for('ghmdet.trainingKernel');
 export function markProjectKernel(fn: tf.KernelFunc): tf.KernelFunc {
   (fn as unknown as Record<symbol, boolean>)[PROJECT_KERNEL] = true;
   return fn;
+}
+
+/**
+ * The config registering `kernelFunc` as `kernelName` on `backendName`. When it replaces a stock kernel
+ * (`stock`), the stock kernel's `setupFunc`/`disposeFunc` are kept: the wasm backend's kernels set up and free
+ * their state there, and the stock kernel may still run as the fallback.
+ */
+export function kernelConfig(
+  kernelName: string,
+  backendName: string,
+  kernelFunc: tf.KernelFunc,
+  stock?: tf.KernelConfig,
+): tf.KernelConfig {
+  const config: tf.KernelConfig = { kernelName, backendName, kernelFunc };
+  if (stock?.setupFunc !== undefined) config.setupFunc = stock.setupFunc;
+  if (stock?.disposeFunc !== undefined) config.disposeFunc = stock.disposeFunc;
+  return config;
 }
 
 /** True when `config` is one of this project's kernels. */
@@ -61,4 +79,27 @@ export function readValues(backend: tf.KernelBackend, info: tf.TensorInfo): Floa
     throw new Error(`readValues: expected float32 data, got ${info.dtype}`);
   }
   return values;
+}
+
+/**
+ * The geometry of a 2-D convolution (tfjs `Conv2DInfo`: output size, strides, TF padding) for NHWC input
+ * `inputShape` [N, H, W, Cin] and filter `filterShape` [kh, kw, Cin, Cout], without dilation.
+ */
+export function conv2dInfoNhwc(
+  inputShape: [number, number, number, number],
+  filterShape: [number, number, number, number],
+  strides: [number, number] | number,
+  pad: tf.Conv2DAttrs['pad'],
+  dimRoundingMode?: 'floor' | 'round' | 'ceil',
+): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    inputShape,
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
 }
