@@ -111,47 +111,7 @@ export type {
   VocEvalResult,
   VocClassResult,
 } from './eval/vocEval.js';
-export {
-  GHMC,
-  GHMR,
-  GHMR_LAST_EDGE,
-  GradientDensity,
-  binEdges,
-  bceWithLogitsLoss,
-  sigmoidFocalLoss,
-  ohemLoss,
-  selectHardRows,
-  smoothL1Loss,
-  l1Loss,
-  asl1Loss,
-  weightReduce,
-  stableSum,
-  asLayersLoss,
-  buildLoss,
-  parseLossConfig,
-  lossConfigSchema,
-} from './losses/index.js';
-export type {
-  GHMCOptions,
-  GHMROptions,
-  GHMStats,
-  GradientDensityState,
-  GradientDensityStats,
-  FocalOptions,
-  OHEMOptions,
-  OHEMSelection,
-  SmoothL1Options,
-  ASL1Options,
-  Reduction,
-  ReduceOptions,
-  LossFunction,
-  BuiltLoss,
-  BuildLossOptions,
-  LossConfigInput,
-  LossConfigParsed,
-  LossType,
-  LossState,
-} from './losses/index.js';
+export * from './losses/index.js';
 export { CategoryMap, toCocoGroundTruth } from './data/dataset.js';
 export type {
   DetectionDataset,
