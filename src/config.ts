@@ -93,6 +93,11 @@ export const trainConfigSchema = z
     checkpoint_interval: nonNegInt.default(0),
     /** Checkpoints kept. Default 1. */
     keep_checkpoints: posInt.default(1),
+    /**
+     * Write gradient statistics (`analysis/grad_stats_iter_NNNNNN.json`, src/analysis/runFiles.ts) every this
+     * many iterations, on one fixed batch of training images (0: never). Default 0.
+     */
+    grad_stats_interval: nonNegInt.default(0),
   })
   .refine((t) => (t.total_epochs === undefined) !== (t.max_iters === undefined), {
     message: 'give exactly one of total_epochs and max_iters',

@@ -6,6 +6,9 @@
  * Run folder: `config.json` (resolved config), `log.jsonl`, `checkpoint.json` + `ckpt-*` (see checkpoint.ts),
  * `categories.json` (class index -> dataset category id and name), and after the final evaluation
  * `eval.json` (COCO stats) and `results_val.json` (validation detections, COCO result format, xywh).
+ * With `train.grad_stats_interval` K > 0, `analysis/grad_stats_iter_NNNNNN.json` every K iterations
+ * (src/analysis/runFiles.ts), measured on one fixed batch: the first batch of a separate, unflipped loader over
+ * the training split, so the statistics consume neither the training loader's state nor any random state.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,6 +17,7 @@ import { readCocoDataset } from '../data/coco.js';
 import type { DetectionDataset } from '../data/dataset.js';
 import { ensureShapesDataset, shapesSplitPaths, type ShapesOptions } from '../data/shapes.js';
 import { readVocDataset } from '../data/voc.js';
+import { gradientStatsHook } from '../analysis/gradientStatsHook.js';
 import { RetinaNet } from '../detector/retinaNet.js';
 import type { CocoEvalResult } from '../eval/cocoEval.js';
 import type { CocoDetection, CocoGroundTruth } from '../eval/cocoTypes.js';
@@ -27,7 +31,8 @@ import {
   loadDatasetImages,
 } from './cocoValidation.js';
 import { DetectorBatches } from './detectorBatches.js';
-import { detectorTrainable } from './detectorTrainable.js';
+import { detectorTrainable, type DetectorBatch } from './detectorTrainable.js';
+import type { SourcedBatch } from './trainable.js';
 import { CONFIG_FILE, restoreWeights, train, type TrainResult } from './trainer.js';
 
 export const CATEGORIES_FILE = 'categories.json';
@@ -121,6 +126,7 @@ export async function trainDetector(
   const data = await loadData(input.data, log);
   const config = bindCategories(input, data.train);
   const model = buildModel(config);
+  let statsBatch: SourcedBatch<DetectorBatch> | null = null;
   try {
     log(
       `model: RetinaNet, ${model.numParameters().toLocaleString('en-US')} parameters, ${config.model.numClasses} classes`,
@@ -138,6 +144,23 @@ export async function trainDetector(
     await mkdir(options.runDir, { recursive: true });
     await writeFile(join(options.runDir, CATEGORIES_FILE), JSON.stringify(categories, null, 2) + '\n');
     const t = config.train;
+    const gradStats =
+      t.grad_stats_interval > 0
+        ? gradientStatsHook({
+            model,
+            runDir: options.runDir,
+            every: t.grad_stats_interval,
+            batch: async () => {
+              statsBatch ??= await DetectorBatches.forTraining(data.train, {
+                batchSize: config.data.batch_size,
+                flipRatio: 0,
+                seed: config.data.seed,
+                preprocess: config.model.preprocess,
+              }).next();
+              return statsBatch.data;
+            },
+          })
+        : null;
     const trainResult = await train(detectorTrainable(model), source, {
       runDir: options.runDir,
       maxIters: schedule.maxIters,
@@ -163,6 +186,7 @@ export async function trainDetector(
       config: JSON.parse(JSON.stringify(config)),
       progress: options.progress ?? true,
       message: log,
+      ...(gradStats !== null ? { afterIteration: gradStats } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     if (trainResult.stopped)
@@ -183,6 +207,8 @@ export async function trainDetector(
   } catch (err) {
     model.dispose();
     throw err;
+  } finally {
+    (statsBatch as SourcedBatch<DetectorBatch> | null)?.dispose();
   }
 }
 

@@ -70,6 +70,12 @@ export interface TrainerOptions<B> {
   signal?: AbortSignal;
   /** Test seam for checkpoint writes (see `atomicFile.ts`). */
   checkpointBeforeRename?: BeforeRenameHook;
+  /**
+   * Called after every completed iteration, before that iteration's checkpoint and evaluation (e.g. the
+   * gradient statistics hook of src/analysis/gradientStatsHook.ts). It must not change the weights, the model
+   * state, the loader or the random state, or resume is no longer exact.
+   */
+  afterIteration?: (context: { iter: number; epoch: number }) => Promise<unknown>;
 }
 
 export interface TrainResult {
@@ -308,6 +314,7 @@ export async function train<B>(
         windowLoss = 0;
         for (const k of Object.keys(windowTerms)) delete windowTerms[k];
       }
+      if (options.afterIteration !== undefined) await options.afterIteration({ iter, epoch });
       if (checkpointInterval > 0 && iter % checkpointInterval === 0) await checkpoint();
       if (evalInterval > 0 && iter % evalInterval === 0) await evaluate();
       if (iter >= stopAt || options.signal?.aborted) {
