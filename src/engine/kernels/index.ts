@@ -7,7 +7,9 @@
  *   `_FusedMatMul` with a bias, which the stock wasm kernel gets wrong, is computed unfused; and a
  *   `GatherV2` without the stock kernel's per-element closure (table look-ups of the GHM losses), and
  *   `UnsortedSegmentSum` (missing in tfjs 4.22), so `tf.gather` has a gradient on wasm.
- * - `cpu`: `Conv2DBackpropFilter` (replacing the stock one, which is pathologically slow).
+ * - `cpu`: `Conv2DBackpropFilter` (replacing the stock one, which is pathologically slow), and
+ *   `ResizeNearestNeighborGrad` (the stock one reads the wrong image's gradient for batches of more than one
+ *   image, which corrupts the FPN's top-down gradient).
  * - anything else, `tensorflow` (tfjs-node) included: nothing; results there are never changed.
  *
  * The kernels are registered in tfjs's global kernel registry, so stock ops (`tf.conv2d` gradients,
@@ -22,6 +24,7 @@ import { conv2dBackpropFilterConfig } from './conv2dBackpropFilter.js';
 import { conv2dBackpropInputConfig } from './conv2dBackpropInput.js';
 import { gatherV2Config } from './gatherV2.js';
 import { isProjectKernel } from './kernelTensors.js';
+import { resizeNearestNeighborGradConfig } from './resizeNearestNeighborGrad.js';
 import { unsortedSegmentSumConfig } from './unsortedSegmentSum.js';
 
 /** Builds the replacement for a kernel from the stock one (undefined when the backend has none). */
@@ -39,6 +42,7 @@ const KERNELS: Record<string, Record<string, KernelFactory>> = {
   },
   cpu: {
     Conv2DBackpropFilter: (backendName) => conv2dBackpropFilterConfig(backendName),
+    ResizeNearestNeighborGrad: (backendName) => resizeNearestNeighborGradConfig(backendName),
   },
 };
 
