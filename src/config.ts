@@ -211,3 +211,35 @@ export function iterationSchedule(
     : [...train.lr_config.step];
   return { maxIters, steps, warmupIters: train.lr_config.warmup === null ? 0 : train.lr_config.warmup_iters };
 }
+
+/**
+ * The trainer's update rule from `train`: run length, lr schedule (in iterations), SGD options and clipping
+ * (the `TrainerOptions` fields of src/train/trainer.ts; data-parallel replicas apply the same rule).
+ */
+export function trainerUpdate(
+  train: TrainConfig,
+  batchesPerEpoch: number,
+): {
+  maxIters: number;
+  schedule: { baseLr: number; steps: number[]; gamma: number; warmupIters: number; warmupRatio: number };
+  optimizer: { momentum: number; weightDecay: number; decayNormAndBias: boolean };
+  gradClipMaxNorm: number | null;
+} {
+  const s = iterationSchedule(train, batchesPerEpoch);
+  return {
+    maxIters: s.maxIters,
+    schedule: {
+      baseLr: train.optimizer.lr,
+      steps: s.steps,
+      gamma: train.lr_config.gamma,
+      warmupIters: s.warmupIters,
+      warmupRatio: train.lr_config.warmup_ratio,
+    },
+    optimizer: {
+      momentum: train.optimizer.momentum,
+      weightDecay: train.optimizer.weight_decay,
+      decayNormAndBias: train.optimizer.decay_norm_and_bias,
+    },
+    gradClipMaxNorm: train.grad_clip?.max_norm ?? null,
+  };
+}

@@ -20,7 +20,10 @@ const spec: Record<string, FlagSpec> = {
   out: { type: 'string', description: 'run folder (default: runs/<config file name>)' },
   resume: { type: 'boolean', description: 'continue the run folder from its checkpoint' },
   'max-iters': { type: 'string', description: 'override the run length in iterations (train.max_iters)' },
-  workers: { type: 'string', description: 'data-parallel worker processes (default 1)' },
+  workers: {
+    type: 'string',
+    description: 'data-parallel replicas, one thread each (default 1); data.batch_size must be a multiple',
+  },
   backend: { type: 'string', description: 'tensorflow | wasm | cpu (default: auto)' },
   help: { type: 'boolean', description: 'show this help' },
 };
@@ -49,8 +52,6 @@ export async function run(argv: string[]): Promise<number> {
     throw new Error('train: --config FILE is required (or --resume with --out RUN_DIR to continue a run)');
   }
   const workers = intFlag('train', args, 'workers', 1, 1);
-  if (workers > 1)
-    throw new Error(`train: --workers ${workers} is not available in this build; use --workers 1`);
   const maxIters = intFlag('train', args, 'max-iters', 0, 1);
   out ??= join('runs', configPath!.replace(/^.*[\\/]/, '').replace(/\.json$/, ''));
   const base =
@@ -69,7 +70,13 @@ export async function run(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   try {
-    const r = await trainDetector(config, { runDir: out, resume, log, signal: controller.signal });
+    const r = await trainDetector(config, {
+      runDir: out,
+      resume,
+      log,
+      signal: controller.signal,
+      workers,
+    });
     r.model.dispose();
     log(
       `trained ${r.train.iteration} iterations in ${r.train.seconds.toFixed(1)} s` +

@@ -12,7 +12,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { iterationSchedule, parseConfig, type DataConfig, type GhmdetConfig } from '../config.js';
+import { parseConfig, trainerUpdate, type DataConfig, type GhmdetConfig } from '../config.js';
 import { readCocoDataset } from '../data/coco.js';
 import type { DetectionDataset } from '../data/dataset.js';
 import { ensureShapesDataset, shapesSplitPaths, type ShapesOptions } from '../data/shapes.js';
@@ -30,6 +30,7 @@ import {
   groundTruthOf,
   loadDatasetImages,
 } from './cocoValidation.js';
+import { startDataParallelTraining, type DataParallelTraining } from './dataParallelTraining.js';
 import { DetectorBatches } from './detectorBatches.js';
 import { detectorTrainable, type DetectorBatch } from './detectorTrainable.js';
 import type { SourcedBatch } from './trainable.js';
@@ -105,6 +106,11 @@ export interface TrainDetectorOptions {
   /** Status lines. Default: stderr. */
   log?: (line: string) => void;
   signal?: AbortSignal;
+  /**
+   * Data-parallel replicas (the calling thread and `workers - 1` worker threads, src/train/dataParallelTraining.ts);
+   * `data.batch_size` must be a multiple. A run is resumed with the same count. Default 1.
+   */
+  workers?: number;
 }
 
 export interface TrainDetectorResult {
@@ -127,6 +133,7 @@ export async function trainDetector(
   const config = bindCategories(input, data.train);
   const model = buildModel(config);
   let statsBatch: SourcedBatch<DetectorBatch> | null = null;
+  let parallel: DataParallelTraining | null = null;
   try {
     log(
       `model: RetinaNet, ${model.numParameters().toLocaleString('en-US')} parameters, ${config.model.numClasses} classes`,
@@ -137,7 +144,7 @@ export async function trainDetector(
       seed: config.data.seed,
       preprocess: config.model.preprocess,
     });
-    const schedule = iterationSchedule(config.train, source.batchesPerEpoch);
+    const rule = trainerUpdate(config.train, source.batchesPerEpoch);
     const periodicImages =
       config.eval.interval > 0 ? await loadDatasetImages(data.val, config.eval.max_images ?? undefined) : [];
     const categories: RunCategory[] = data.train.categories.map((c) => ({ id: c.id, name: c.name }));
@@ -161,22 +168,25 @@ export async function trainDetector(
             },
           })
         : null;
+    const workers = options.workers ?? 1;
+    if (!Number.isInteger(workers) || workers < 1)
+      throw new Error(`trainDetector: workers must be an integer >= 1, got ${workers}`);
+    if (workers > 1) {
+      parallel = await startDataParallelTraining(
+        model,
+        {
+          config,
+          batchesPerEpoch: source.batchesPerEpoch,
+          resumeFrom: options.resume ? options.runDir : null,
+        },
+        workers,
+      );
+      log(`data-parallel training on ${workers} replicas (${config.data.batch_size / workers} images each)`);
+    }
     const trainResult = await train(detectorTrainable(model), source, {
       runDir: options.runDir,
-      maxIters: schedule.maxIters,
-      schedule: {
-        baseLr: t.optimizer.lr,
-        steps: schedule.steps,
-        gamma: t.lr_config.gamma,
-        warmupIters: schedule.warmupIters,
-        warmupRatio: t.lr_config.warmup_ratio,
-      },
-      optimizer: {
-        momentum: t.optimizer.momentum,
-        weightDecay: t.optimizer.weight_decay,
-        decayNormAndBias: t.optimizer.decay_norm_and_bias,
-      },
-      gradClipMaxNorm: t.grad_clip?.max_norm ?? null,
+      ...rule,
+      ...(parallel !== null ? { gradients: parallel.gradients } : {}),
       logInterval: t.log_interval,
       checkpointInterval: t.checkpoint_interval,
       keepCheckpoints: t.keep_checkpoints,
@@ -189,6 +199,7 @@ export async function trainDetector(
       ...(gradStats !== null ? { afterIteration: gradStats } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
+    if (parallel !== null) await parallel.assertReplicasIdentical();
     if (trainResult.stopped)
       return { config, model, data, train: trainResult, evaluation: null, detections: [] };
     log(`evaluating on ${data.val.images.length} validation images`);
@@ -209,6 +220,7 @@ export async function trainDetector(
     throw err;
   } finally {
     (statsBatch as SourcedBatch<DetectorBatch> | null)?.dispose();
+    await (parallel as DataParallelTraining | null)?.close();
   }
 }
 

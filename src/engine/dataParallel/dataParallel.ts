@@ -26,7 +26,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { FromWorker, GradientResult, Replica, ReplicaModule, ToWorker, WorkerInit } from './replica.js';
 
 /** Options of {@link DataParallel.create}. */
-export interface DataParallelOptions<Config> {
+export interface DataParallelOptions<Config, Shard = unknown> {
   /** The replica module: a `file:` URL or an absolute path to a module exporting `createReplica(config)`. */
   replicaModule: string | URL;
   /** Passed to `createReplica` in every replica; must survive structured cloning. */
@@ -37,6 +37,11 @@ export interface DataParallelOptions<Config> {
   backend?: string;
   /** Node flags for the workers. Default `process.execArgv`. */
   execArgv?: string[];
+  /**
+   * Replica 0, when the caller already holds it (e.g. a trainer's model on the calling thread); by default it
+   * is created from the module like the workers' replicas. `close()` disposes it either way.
+   */
+  localReplica?: Replica<Shard>;
 }
 
 /** What one step reports. */
@@ -129,7 +134,9 @@ export class DataParallel<Shard> {
   }
 
   /** Creates the local replica and starts R - 1 workers; resolves when every replica is ready. */
-  static async create<Config, Shard>(options: DataParallelOptions<Config>): Promise<DataParallel<Shard>> {
+  static async create<Config, Shard>(
+    options: DataParallelOptions<Config, Shard>,
+  ): Promise<DataParallel<Shard>> {
     const replicas = options.replicas ?? 1;
     if (!Number.isInteger(replicas) || replicas < 1) {
       throw new Error(`DataParallel: \`replicas\` must be an integer >= 1; got ${replicas}`);
@@ -141,7 +148,7 @@ export class DataParallel<Shard> {
     if (typeof mod.createReplica !== 'function') {
       throw new Error(`DataParallel: replica module ${url} does not export createReplica(config)`);
     }
-    const local = await mod.createReplica(options.config);
+    const local = options.localReplica ?? (await mod.createReplica(options.config));
     const backend = options.backend ?? tf.getBackend();
     // The worker entry next to this file: worker.ts under tsx, worker.js in dist.
     const self = import.meta.url;
