@@ -18,25 +18,14 @@ import { DetectorBatches } from '../../src/train/detectorBatches.js';
 import { bindCategories, buildModel, loadData, trainDetector } from '../../src/train/detectorRun.js';
 import { detectorTrainable } from '../../src/train/detectorTrainable.js';
 import { train } from '../../src/train/trainer.js';
+import { TINY_MODEL, tinyShapesData } from './tinyDetector.js';
 
 let dir = '';
 
 function tinyConfig(head: Record<string, unknown> = {}) {
   return parseConfig({
-    model: {
-      preset: 'shapes',
-      numClasses: 4,
-      backbone: { stemChannels: 8, widths: [8, 8, 8, 8] },
-      neck: { outChannels: 8 },
-      head: { stackedConvs: 1, featChannels: 8, ...head },
-      preprocess: { img_scale: [64, 64] },
-    },
-    data: {
-      type: 'shapes',
-      root: join(dir, 'shapes'),
-      shapes: { train: 8, val: 2, size: 64 },
-      batch_size: 4,
-    },
+    model: { ...TINY_MODEL, head: { ...TINY_MODEL.head, ...head } },
+    data: tinyShapesData(join(dir, 'shapes'), 4),
     train: {
       max_iters: 3,
       optimizer: { lr: 0.01 },

@@ -19,19 +19,13 @@ import { train } from '../../src/train/trainer.js';
 import { run as trainCommand } from '../../src/cli/train.js';
 import { run as predictCommand } from '../../src/cli/predict.js';
 import { run as evalCommand } from '../../src/cli/eval.js';
+import { TINY_MODEL, tinyShapesData } from './tinyDetector.js';
 
 let dir = '';
 
 const TINY = {
-  model: {
-    preset: 'shapes',
-    numClasses: 4,
-    backbone: { stemChannels: 8, widths: [8, 8, 8, 8] },
-    neck: { outChannels: 8 },
-    head: { stackedConvs: 1, featChannels: 8 },
-    preprocess: { img_scale: [64, 64] },
-  },
-  data: { type: 'shapes', root: '', shapes: { train: 8, val: 3, size: 64 }, batch_size: 2 },
+  model: TINY_MODEL,
+  data: tinyShapesData('', 2, 3),
   train: {
     max_iters: 4,
     optimizer: { lr: 0.01 },

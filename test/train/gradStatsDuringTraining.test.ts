@@ -13,25 +13,14 @@ import { parseConfig } from '../../src/config.js';
 import { setupBackend } from '../../src/engine/backend.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { trainDetector } from '../../src/train/detectorRun.js';
+import { TINY_MODEL, tinyShapesData } from './tinyDetector.js';
 
 let dir = '';
 
 function tinyConfig(gradStatsInterval: number) {
   return parseConfig({
-    model: {
-      preset: 'shapes',
-      numClasses: 4,
-      backbone: { stemChannels: 8, widths: [8, 8, 8, 8] },
-      neck: { outChannels: 8 },
-      head: { stackedConvs: 1, featChannels: 8 },
-      preprocess: { img_scale: [64, 64] },
-    },
-    data: {
-      type: 'shapes',
-      root: join(dir, 'shapes'),
-      shapes: { train: 8, val: 2, size: 64 },
-      batch_size: 2,
-    },
+    model: TINY_MODEL,
+    data: tinyShapesData(join(dir, 'shapes'), 2),
     train: {
       max_iters: 4,
       optimizer: { lr: 0.01 },
