@@ -13,7 +13,7 @@ type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0
 interface ConvCase {
   x: Shape4;
   w: Shape4;
-  stride: number;
+  stride: number | [number, number];
   pad: Pad;
   bias?: boolean;
 }
@@ -52,6 +52,31 @@ const CASES: ConvCase[] = [
       [0, 0],
       [1, 1],
       [0, 2],
+      [0, 0],
+    ],
+  },
+  // Strides > 1 interleave the phases of dX on the wasm heap: runs of Cin floats (copied with copyWithin
+  // from 16 channels on), whole rows when the column stride is 1, zero phases for 1x1 and stride > kernel.
+  { x: [2, 10, 12, 16], w: [3, 3, 16, 8], stride: 2, pad: 'same' },
+  { x: [1, 11, 9, 17], w: [3, 3, 17, 4], stride: 2, pad: 'same', bias: true },
+  { x: [2, 11, 10, 16], w: [3, 3, 16, 5], stride: 2, pad: 'valid' },
+  { x: [1, 10, 12, 16], w: [3, 3, 16, 3], stride: 2, pad: 'valid' },
+  { x: [1, 7, 8, 1], w: [3, 3, 1, 1], stride: 2, pad: 'valid' },
+  { x: [1, 9, 8, 1], w: [3, 3, 1, 2], stride: 2, pad: 'same' },
+  { x: [1, 9, 8, 3], w: [3, 3, 3, 2], stride: [2, 1], pad: 'same' },
+  { x: [2, 8, 9, 16], w: [3, 3, 16, 2], stride: [1, 2], pad: 'valid' },
+  { x: [1, 10, 11, 2], w: [3, 3, 2, 3], stride: 3, pad: 'same' },
+  { x: [1, 8, 8, 3], w: [4, 4, 3, 2], stride: 2, pad: 'same' },
+  { x: [1, 7, 7, 16], w: [1, 1, 16, 4], stride: 2, pad: 'valid' },
+  { x: [2, 7, 5, 3], w: [2, 2, 3, 2], stride: 3, pad: 'valid' },
+  {
+    x: [1, 7, 6, 2],
+    w: [3, 3, 2, 3],
+    stride: 2,
+    pad: [
+      [0, 0],
+      [2, 1],
+      [0, 3],
       [0, 0],
     ],
   },
@@ -276,5 +301,58 @@ test('conv2d training steps on wasm leave tf.memory().numTensors unchanged', asy
     assert.equal(tf.memory().numTensors, before);
     tf.dispose([x, w1, w2]);
     opt.dispose();
+  });
+});
+
+test('conv gradient kernels on wasm free all their intermediates (tensors and backend buffers)', async () => {
+  await onBackend('wasm', () => {
+    // Interleaved phases, zero phases (1x1 stride 2), and a cropped dy (explicit padding beyond the taps).
+    const configs: { x: Shape4; w: Shape4; stride: number; pad: Pad }[] = [
+      { x: [2, 9, 8, 16], w: [3, 3, 16, 4], stride: 2, pad: 'same' },
+      { x: [1, 7, 7, 16], w: [1, 1, 16, 4], stride: 2, pad: 'valid' },
+      {
+        x: [1, 7, 6, 2],
+        w: [3, 3, 2, 3],
+        stride: 2,
+        pad: [
+          [0, 0],
+          [2, 1],
+          [0, 3],
+          [0, 0],
+        ],
+      },
+    ];
+    const x = configs.map((c) => randomTensor<tf.Rank.R4>(c.x, 61));
+    const w = configs.map((c) => randomTensor<tf.Rank.R4>(c.w, 62));
+    const dy = configs.map((c, i) =>
+      tf.tidy(() => randomTensor<tf.Rank.R4>(tf.conv2d(x[i]!, w[i]!, c.stride, c.pad).shape, 63)),
+    );
+    const run = (): void => {
+      configs.forEach((c, i) => {
+        const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC' };
+        const dx = tf
+          .engine()
+          .runKernel(
+            'Conv2DBackpropInput',
+            { dy: dy[i]!, filter: w[i]! },
+            { ...attrs, inputShape: c.x },
+          ) as tf.Tensor;
+        const dw = tf
+          .engine()
+          .runKernel(
+            'Conv2DBackpropFilter',
+            { x: x[i]!, dy: dy[i]! },
+            { ...attrs, filterShape: c.w },
+          ) as tf.Tensor;
+        tf.dispose([dx, dw]);
+      });
+    };
+    run();
+    const tensors = tf.memory().numTensors;
+    const buffers = tf.engine().backend.numDataIds();
+    run();
+    assert.equal(tf.memory().numTensors, tensors);
+    assert.equal(tf.engine().backend.numDataIds(), buffers);
+    tf.dispose([...x, ...w, ...dy]);
   });
 });

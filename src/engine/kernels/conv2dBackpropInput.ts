@@ -1,116 +1,193 @@
 /**
- * `Conv2DBackpropInput` (the input gradient dX of a 2-D convolution) as one fast forward convolution.
+ * `Conv2DBackpropInput` (the input gradient dX of a 2-D convolution) as fast forward convolutions.
  *
  * The wasm backend's stock kernel is a naive loop (1.6-1.9 GFLOP/s against 15-22 for XNNPACK's forward
- * conv). This kernel rewrites dX as a forward convolution of dy ("sub-pixel" or phase decomposition):
+ * conv). This kernel rewrites dX as forward convolutions of dy, one per output phase ("sub-pixel" or
+ * polyphase decomposition):
  *
  * Forward (NHWC, filter [kh, kw, Cin, Cout], strides sH/sW, TF padding top/left):
- *   y[n, p, q, o] = sum over i, j, c of xpad[n, p*sH + i, q*sW + j, c] * w[i, j, c, o].
- * Hence, for an input row a with A = a + top = sH*m + r (phase r in [0, sH)), and likewise for columns:
- *   dX[n, a, b, c] = sum over t, u, o of dy[n, m - t, m' - u, o] * w[r + sH*t, r' + sW*u, c, o].
- * For every phase this is a correlation of dy with TH = ceil(kh / sH) by TW = ceil(kw / sW) taps, so all
- * sH*sW phases are one valid convolution of dy (zero-padded) with the filter
- *   K[ty, tx, o, (r, r', c)] = w[r + sH*(TH-1-ty), r' + sW*(TW-1-tx), c, o]   (0 when out of range),
- * of shape [TH, TW, Cout, sH*sW*Cin], followed by an interleave of the phases:
- *   [N*M, M', sH, sW*Cin] -> transpose [0, 2, 1, 3] -> [N, M*sH, M'*sW, Cin].
- * The whole-stride part q = floor(top / sH) of the padding is absorbed into dy's padding; the remainder
- * top mod sH (0 for stride 1 and for 'same' on even sizes) is cropped off at the end.
- * Stride 1 needs no interleave: K is the spatially flipped filter with in/out channels swapped. The filter
- * K is built in JS from the filter's values (at most a few hundred thousand floats; `tf.reverse` is slower).
- * Cost: TH*TW*sH*sW / (kh*kw) times the forward FLOPs (1 for stride 1, 16/9 for 3x3 stride 2).
+ *   y[n, p, q, o] = sum over i, j, c of xpad[n, p*sH + i, q*sW + j, c] * w[i, j, c, o],   xpad row = a + top.
+ * Split dX's rows into sH phases, a = sH*m + r (r in [0, sH)), and likewise columns, b = sW*m' + r'. A row
+ * tap i reaches row a from output row p = m - t exactly when i = sH*t + r + top, so per phase
+ *   dX[n, sH*m + r, sW*m' + r', c] = sum over t, t', o of dy[n, m - t, m' - t', o] * w[sH*t + r + top, sW*t' + r' + left, c, o]
+ * with t in [tMin, tMax] = the t for which the tap index lies in [0, kh) (and t' likewise). That is a
+ * stride-1 'valid' correlation of dy, zero-padded by tMax rows on top, with the filter
+ *   K[u, v, o, c] = w[sH*(tMax - u) + r + top, sW*(t'Max - v) + r' + left, c, o]   [T, T', Cout, Cin],
+ * T = tMax - tMin + 1 (a phase with T = 0, e.g. the odd rows of a 1x1 stride-2 conv, is zero).
+ * The sH*sW phase filters hold each filter tap exactly once, so all the phase convolutions together cost
+ * exactly the forward FLOPs. Stride 1 is a single phase: the conv with the spatially flipped filter, in and
+ * out channels swapped. For strides > 1 the phase results are interleaved into dX by copies on the wasm heap
+ * (contiguous runs of Cin floats), which is far faster there than a transpose, a concat or a depthToSpace.
+ * The phase filters are built in JS from the filter's values (at most a few hundred thousand floats;
+ * `tf.reverse` is slower).
  *
- * Configurations it does not cover ('NCHW', non-float32, padding wider than the filter) run the stock kernel.
+ * Configurations it does not cover ('NCHW', non-float32) run the stock kernel.
  */
 import * as tf from '@tensorflow/tfjs';
 import {
   conv2dInfoNhwc,
+  heapFloat32,
+  isWasmHeapBackend,
   kernelConfig,
   markProjectKernel,
   readValues,
   runOnTensors,
+  type WasmHeapBackend,
 } from './kernelTensors.js';
 
-/** Geometry of the phase decomposition; null when the configuration is not covered. */
-interface PhasePlan {
-  /** Taps per phase, rows and columns. */
-  th: number;
-  tw: number;
-  sH: number;
-  sW: number;
-  /** Explicit padding of dy: top, bottom, left, right (all >= 0). */
-  padding: [number, number, number, number];
-  /** Offset of dX's first row/column in the interleaved result (top mod sH, left mod sW). */
-  offH: number;
-  offW: number;
+/** One phase r of one spatial axis (rows or columns) of the decomposition. */
+interface AxisPhase {
+  /** The phase: dX indices a = stride*m + r. */
+  r: number;
+  /** Number of dX indices in this phase, ceil((size - r) / stride); 0 when size <= r. */
+  size: number;
+  /** Taps per output (T); 0 when no filter tap reaches this phase. */
+  taps: number;
+  /** The largest t; tap u of the phase filter is filter index stride*(tMax - u) + r + padBefore. */
+  tMax: number;
+  /** The dy range the phase reads, [dyBegin, dyBegin + dyLength), and dy's zero padding around it. */
+  dyBegin: number;
+  dyLength: number;
+  padBefore: number;
+  padAfter: number;
 }
 
-function planPhases(
-  inputShape: [number, number, number, number],
-  filterShape: [number, number, number, number],
-  dyShape: number[],
-  strides: [number, number] | number,
-  pad: tf.Conv2DBackpropInputAttrs['pad'],
-  dimRoundingMode?: 'floor' | 'round' | 'ceil',
-): PhasePlan | null {
-  const info = conv2dInfoNhwc(inputShape, filterShape, strides, pad, dimRoundingMode);
-  const [kh, kw] = filterShape;
-  const [, inH, inW] = inputShape;
-  const [, h, w] = dyShape as [number, number, number, number];
-  const { strideHeight: sH, strideWidth: sW } = info;
-  const th = Math.ceil(kh / sH);
-  const tw = Math.ceil(kw / sW);
-  const offH = info.padInfo.top % sH;
-  const offW = info.padInfo.left % sW;
-  const padTop = th - 1 - Math.floor(info.padInfo.top / sH);
-  const padLeft = tw - 1 - Math.floor(info.padInfo.left / sW);
-  if (padTop < 0 || padLeft < 0) return null;
-  // Phase rows needed: M = ceil((H + offH) / sH); a valid conv over dy padded by padTop + h + padBottom
-  // rows yields padTop + h + padBottom - th + 1 rows. Extra rows (when padBottom would be < 0) are cropped.
-  const rowsNeeded = Math.ceil((inH + offH) / sH);
-  const colsNeeded = Math.ceil((inW + offW) / sW);
-  const padBottom = Math.max(0, rowsNeeded - h - padTop + th - 1);
-  const padRight = Math.max(0, colsNeeded - w - padLeft + tw - 1);
-  return { th, tw, sH, sW, padding: [padTop, padBottom, padLeft, padRight], offH, offW };
+/**
+ * The phases of one axis for input size `size`, dy size `dySize`, filter size `k`, stride `s` and the
+ * forward conv's padding before the first element `before`.
+ */
+function axisPhases(size: number, dySize: number, k: number, s: number, before: number): AxisPhase[] {
+  const phases: AxisPhase[] = [];
+  for (let r = 0; r < s; r++) {
+    const count = Math.max(0, Math.ceil((size - r) / s));
+    // Filter index i = s*t + r + before must lie in [0, k).
+    const tMin = Math.ceil(-(r + before) / s);
+    const tMax = Math.floor((k - 1 - r - before) / s);
+    // Output m reads dy[m - tMax .. m - tMin]: over all m, dy[lo .. hi], of which dy holds [0, dySize).
+    const lo = -tMax;
+    const hi = count - 1 - tMin;
+    const dyBegin = Math.max(0, lo);
+    const dyEnd = Math.min(dySize - 1, hi);
+    const empty = count === 0 || tMax < tMin || dyBegin > dyEnd;
+    phases.push({
+      r,
+      size: count,
+      taps: empty ? 0 : tMax - tMin + 1,
+      tMax,
+      dyBegin,
+      dyLength: empty ? 0 : dyEnd - dyBegin + 1,
+      padBefore: Math.max(0, -lo),
+      padAfter: Math.max(0, hi - (dySize - 1)),
+    });
+  }
+  return phases;
 }
 
-/** K[ty, tx, o, (r, r', c)] = w[r + sH*(th-1-ty), r' + sW*(tw-1-tx), c, o], zero out of range. */
+/** K[u, v, o, c] = w[sH*(tMax - u) + r + top, sW*(t'Max - v) + r' + left, c, o]: [T, T', Cout, Cin]. */
 function phaseFilter(
   w: Float32Array,
   filterShape: [number, number, number, number],
-  plan: PhasePlan,
+  rows: AxisPhase,
+  cols: AxisPhase,
+  strides: [number, number],
+  top: number,
+  left: number,
 ): tf.Tensor4D {
-  const [kh, kw, cin, cout] = filterShape;
-  const { th, tw, sH, sW } = plan;
-  const outC = sH * sW * cin;
-  const k = new Float32Array(th * tw * cout * outC);
-  for (let ty = 0; ty < th; ty++) {
-    for (let r = 0; r < sH; r++) {
-      const i = r + sH * (th - 1 - ty);
-      if (i >= kh) continue;
-      for (let tx = 0; tx < tw; tx++) {
-        for (let rr = 0; rr < sW; rr++) {
-          const j = rr + sW * (tw - 1 - tx);
-          if (j >= kw) continue;
-          const src = (i * kw + j) * cin * cout;
-          const phase = (r * sW + rr) * cin;
-          for (let o = 0; o < cout; o++) {
-            const dst = ((ty * tw + tx) * cout + o) * outC + phase;
-            for (let c = 0; c < cin; c++) k[dst + c] = w[src + c * cout + o]!;
+  const [, kw, cin, cout] = filterShape;
+  const [sH, sW] = strides;
+  const k = new Float32Array(rows.taps * cols.taps * cout * cin);
+  for (let u = 0; u < rows.taps; u++) {
+    const i = sH * (rows.tMax - u) + rows.r + top;
+    for (let v = 0; v < cols.taps; v++) {
+      const j = sW * (cols.tMax - v) + cols.r + left;
+      const src = (i * kw + j) * cin * cout;
+      const dst = (u * cols.taps + v) * cout * cin;
+      for (let o = 0; o < cout; o++) {
+        for (let c = 0; c < cin; c++) k[dst + o * cin + c] = w[src + c * cout + o]!;
+      }
+    }
+  }
+  return tf.tensor4d(k, [rows.taps, cols.taps, cout, cin]);
+}
+
+/**
+ * One phase of dX: the valid stride-1 convolution of (cropped and zero-padded) dy with the phase filter.
+ *
+ * @returns [N, rows.size, cols.size, Cin], or null when the phase is zero.
+ */
+function phaseGradient(
+  dy: tf.Tensor4D,
+  w: Float32Array,
+  filterShape: [number, number, number, number],
+  rows: AxisPhase,
+  cols: AxisPhase,
+  strides: [number, number],
+  top: number,
+  left: number,
+): tf.Tensor4D | null {
+  if (rows.taps === 0 || cols.taps === 0) return null;
+  const [n, h, wd, cout] = dy.shape;
+  let src = dy;
+  if (rows.dyBegin !== 0 || cols.dyBegin !== 0 || rows.dyLength !== h || cols.dyLength !== wd) {
+    src = tf.slice(dy, [0, rows.dyBegin, cols.dyBegin, 0], [n, rows.dyLength, cols.dyLength, cout]);
+  }
+  const k = phaseFilter(w, filterShape, rows, cols, strides, top, left);
+  return tf.conv2d(src, k, 1, [
+    [0, 0],
+    [rows.padBefore, rows.padAfter],
+    [cols.padBefore, cols.padAfter],
+    [0, 0],
+  ]);
+}
+
+/**
+ * Writes the phases into dX on the wasm heap: dX[n, sH*m + r, sW*m' + r', :] = phase(r, r')[n, m, m', :].
+ * Zero phases (null) leave zeros.
+ */
+function interleavePhases(
+  backend: WasmHeapBackend,
+  phases: { rows: AxisPhase; cols: AxisPhase; value: tf.Tensor4D | null }[],
+  outShape: [number, number, number, number],
+  strides: [number, number],
+): tf.TensorInfo {
+  const [n, outH, outW, cin] = outShape;
+  const [sH, sW] = strides;
+  const out = backend.makeOutput(outShape, 'float32');
+  const [heap, dst0] = heapFloat32(backend, out);
+  if (phases.some((p) => p.value === null)) heap.fill(0, dst0, dst0 + n * outH * outW * cin);
+  for (const { rows, cols, value } of phases) {
+    if (value === null) continue;
+    const src0 = heapFloat32(backend, value)[1];
+    const run = sW === 1 ? cols.size * cin : cin; // contiguous floats per copy
+    const runsPerRow = sW === 1 ? 1 : cols.size;
+    let src = src0;
+    for (let b = 0; b < n; b++) {
+      for (let m = 0; m < rows.size; m++) {
+        let dst = dst0 + ((b * outH + sH * m + rows.r) * outW + cols.r) * cin;
+        for (let q = 0; q < runsPerRow; q++) {
+          if (run >= 16) {
+            heap.copyWithin(dst, src, src + run);
+          } else {
+            for (let c = 0; c < run; c++) heap[dst + c] = heap[src + c]!;
           }
+          src += run;
+          dst += sW * cin;
         }
       }
     }
   }
-  return tf.tensor4d(k, [th, tw, cout, outC]);
+  return out;
 }
 
 /**
- * dX of `conv2d(x, W, strides, pad)` for upstream gradient `dy` [N, h, w, Cout], NHWC, as one conv.
+ * dX of `conv2d(x, W, strides, pad)` for upstream gradient `dy` [N, h, w, Cout], NHWC.
  *
+ * @param backend the wasm backend (its heap holds the phases that strides > 1 interleave).
  * @param filterValues W's values, layout [kh, kw, Cin, Cout].
- * @returns dX [N, H, W, Cin] = `inputShape`, or null when the configuration is not covered.
+ * @returns dX [N, H, W, Cin] = `inputShape`.
  */
 export function conv2dInputGradient(
+  backend: WasmHeapBackend,
   dy: tf.Tensor4D,
   filterValues: Float32Array,
   filterShape: [number, number, number, number],
@@ -118,32 +195,30 @@ export function conv2dInputGradient(
   strides: [number, number] | number,
   pad: tf.Conv2DBackpropInputAttrs['pad'],
   dimRoundingMode?: 'floor' | 'round' | 'ceil',
-): tf.Tensor4D | null {
-  const plan = planPhases(inputShape, filterShape, dy.shape, strides, pad, dimRoundingMode);
-  if (plan === null) return null;
+): tf.Tensor4D {
   return tf.tidy(() => {
-    const [n, inH, inW, cin] = inputShape;
-    const { sH, sW, padding, offH, offW } = plan;
-    const k = phaseFilter(filterValues, filterShape, plan);
-    const [pt, pb, pl, pr] = padding;
-    let z: tf.Tensor4D = tf.conv2d(dy, k, 1, [
-      [0, 0],
-      [pt, pb],
-      [pl, pr],
-      [0, 0],
-    ]); // [N, M, M', sH*sW*Cin]
-    const [, mh, mw] = z.shape;
-    if (sH > 1 || sW > 1) {
-      // [N*M, M', sH, sW*Cin] -> transpose [0, 2, 1, 3] -> [N*M, sH, M', sW*Cin] = [N, M*sH, M'*sW, Cin]: phase
-      // (r, r') of (m, m') lands on row m*sH + r, column m'*sW + r'. (A 4-D transpose is ~2x faster on wasm
-      // than the equivalent 6-D one.)
-      const interleaved = tf.transpose(tf.reshape(z, [n * mh, mw, sH, sW * cin]), [0, 2, 1, 3]);
-      z = tf.reshape(interleaved, [n, mh * sH, mw * sW, cin]);
-    }
-    if (offH !== 0 || offW !== 0 || z.shape[1] !== inH || z.shape[2] !== inW) {
-      z = tf.slice(z, [0, offH, offW, 0], [n, inH, inW, cin]);
-    }
-    return z;
+    const info = conv2dInfoNhwc(inputShape, filterShape, strides, pad, dimRoundingMode);
+    const { top, left } = info.padInfo;
+    const s: [number, number] = [info.strideHeight, info.strideWidth];
+    const [kh, kw] = filterShape;
+    const [, inH, inW] = inputShape;
+    const [, h, wd] = dy.shape;
+    const rowPhases = axisPhases(inH, h, kh, s[0], top);
+    const colPhases = axisPhases(inW, wd, kw, s[1], left);
+    const phases = rowPhases.flatMap((rows) =>
+      colPhases.map((cols) => ({
+        rows,
+        cols,
+        value: phaseGradient(dy, filterValues, filterShape, rows, cols, s, top, left),
+      })),
+    );
+    if (phases.length === 1) return phases[0]!.value ?? tf.zeros<tf.Rank.R4>(inputShape);
+    return tf
+      .engine()
+      .makeTensorFromTensorInfo(
+        interleavePhases(backend, phases, inputShape, s),
+        backend as unknown as tf.KernelBackend,
+      ) as tf.Tensor4D;
   });
 }
 
@@ -165,20 +240,29 @@ export function conv2dBackpropInputConfig(
       dataFormat !== 'NCHW' &&
       dy.dtype === 'float32' &&
       filter.dtype === 'float32' &&
-      planPhases(inputShape, filterShape, dy.shape, strides, pad, dimRoundingMode) !== null;
+      isWasmHeapBackend(backend);
     if (!covered) {
       if (stock === undefined) {
         throw new Error(
           `Conv2DBackpropInput on ${backendName}: configuration not covered (dataFormat ${dataFormat}, ` +
-            `dtype ${dy.dtype}, pad ${JSON.stringify(pad)}) and no stock kernel to fall back to`,
+            `dtype ${dy.dtype}) and no stock kernel to fall back to`,
         );
       }
       return stock.kernelFunc(args);
     }
-    const kb = backend as tf.KernelBackend;
+    const kb = backend as unknown as tf.KernelBackend;
     const w = readValues(kb, filter);
     return runOnTensors(kb, [dy], (dyt) =>
-      conv2dInputGradient(dyt as tf.Tensor4D, w, filterShape, inputShape, strides, pad, dimRoundingMode)!,
+      conv2dInputGradient(
+        backend,
+        dyt as tf.Tensor4D,
+        w,
+        filterShape,
+        inputShape,
+        strides,
+        pad,
+        dimRoundingMode,
+      ),
     );
   });
   return kernelConfig('Conv2DBackpropInput', backendName, kernelFunc, stock);

@@ -103,3 +103,28 @@ export function conv2dInfoNhwc(
     'channelsLast',
   );
 }
+
+/**
+ * The parts of the wasm backend that heap-level kernels use (`BackendWasm` is not exported as a type by
+ * tfjs): every tensor's data is a block of one `WebAssembly.Memory`, so copies between tensors are
+ * `copyWithin` calls on one view of that memory.
+ */
+export interface WasmHeapBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+/** True when `backend` keeps tensor data on a wasm heap ({@link WasmHeapBackend}). */
+export function isWasmHeapBackend(backend: unknown): backend is WasmHeapBackend {
+  const b = backend as Partial<WasmHeapBackend> | null;
+  return typeof b?.makeOutput === 'function' && typeof b.typedArrayFromHeap === 'function';
+}
+
+/**
+ * A float32 view of the whole wasm heap and the element offset of `info`'s data in it. Take it after the
+ * last allocation: growing the heap detaches earlier views (data offsets stay valid).
+ */
+export function heapFloat32(backend: WasmHeapBackend, info: tf.TensorInfo): [Float32Array, number] {
+  const view = backend.typedArrayFromHeap(info);
+  return [new Float32Array(view.buffer), view.byteOffset / Float32Array.BYTES_PER_ELEMENT];
+}
