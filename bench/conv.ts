@@ -4,6 +4,7 @@
  *   npm run bench:conv [-- --backend wasm|cpu] [--repeats 5] [--json]
  *
  * GFLOP/s counts a forward conv as 2*N*h*w*kh*kw*Cin*Cout FLOPs and forward + backward as 3 times that.
+ * Forward and forward + backward runs alternate, and each figure is the median over `repeats` runs.
  * With --json, the last line is an array of `{ shape, fwd_gflops, fwdbwd_gflops }`. Not a test.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -30,18 +31,29 @@ function median(values: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-/** Median wall time in ms of `fn` (which returns tensors to read back and dispose) over `repeats` runs. */
-function time(fn: () => tf.Tensor[], repeats: number): number {
-  const runs: number[] = [];
+/** Wall time in ms of `fn` (which returns tensors to read back and dispose), read-back included. */
+function timeOnce(fn: () => tf.Tensor[]): number {
+  const t0 = performance.now();
+  const out = fn();
+  for (const t of out) t.dataSync();
+  const ms = performance.now() - t0;
+  tf.dispose(out);
+  return ms;
+}
+
+/**
+ * Median wall times in ms of each of `fns` over `repeats` rounds; every round runs each function once, in
+ * turn, so a load swing on a shared machine hits all of them alike.
+ */
+function timeAlternating(fns: (() => tf.Tensor[])[], repeats: number): number[] {
+  const runs: number[][] = fns.map(() => []);
   for (let i = 0; i <= repeats; i++) {
-    const t0 = performance.now();
-    const out = fn();
-    for (const t of out) t.dataSync();
-    const ms = performance.now() - t0;
-    tf.dispose(out);
-    if (i > 0) runs.push(ms); // the first run warms up (kernel setup, heap growth)
+    fns.forEach((fn, k) => {
+      const ms = timeOnce(fn);
+      if (i > 0) runs[k]!.push(ms); // the first round warms up (kernel setup, heap growth)
+    });
   }
-  return median(runs);
+  return runs.map(median);
 }
 
 async function main(): Promise<void> {
@@ -62,14 +74,16 @@ async function main(): Promise<void> {
     const [, h, wd] = y0.shape;
     y0.dispose();
     const flops = 2 * s.x[0] * h * wd * s.w[0] * s.w[1] * s.w[2] * s.w[3];
-    const fwdMs = time(() => [tf.conv2d(x, w, s.stride, 'same')], repeats);
-    const bwdMs = time(
-      () =>
-        tf.grads((a: tf.Tensor, b: tf.Tensor) =>
-          tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s.stride, 'same'),
-        )([x, w], dy),
+    const [fwdMs, bwdMs] = timeAlternating(
+      [
+        () => [tf.conv2d(x, w, s.stride, 'same')],
+        () =>
+          tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+            tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s.stride, 'same'),
+          )([x, w], dy),
+      ],
       repeats,
-    );
+    ) as [number, number];
     const shape = `[${s.x}]x[${s.w}] s${s.stride}`;
     const row = { shape, fwd_gflops: flops / fwdMs / 1e6, fwdbwd_gflops: (3 * flops) / bwdMs / 1e6 };
     rows.push(row);

@@ -15,20 +15,106 @@
  * the padding is the convolution's own (explicit padding of xT's spatial axes), not a copy.
  * One XNNPACK convolution on wasm; any kernel size, stride and padding. A 1x1 stride-1 unpadded filter
  * gradient is one plain matMul with an explicitly transposed operand (transposed matMuls are slow on wasm).
+ * On wasm, strides > 1 take a phase-grid patch matrix and one matMul instead (`filterGradientByPhases`):
+ * there the conv trick's cost is dominated by XNNPACK packing dy as a [h, w, N, Cout] filter.
  * 'NCHW' inputs are transposed to NHWC first.
  */
 import * as tf from '@tensorflow/tfjs';
-import { conv2dInfoNhwc, markProjectKernel, runOnTensors } from './kernelTensors.js';
+import {
+  conv2dInfoNhwc,
+  heapFloat32,
+  isWasmHeapBackend,
+  markProjectKernel,
+  runOnTensors,
+  type WasmHeapBackend,
+} from './kernelTensors.js';
+
+/** Largest patch matrix the wasm path builds (floats, 64 MiB); beyond it the conv trick runs. */
+const MAX_PATCH_FLOATS = 1 << 24;
+
+/**
+ * dW for strides > 1 on the wasm heap, as one untransposed matMul of a patch matrix with dy:
+ *   dW[(i, j, c), o] = sum over (n, y, x) of P[(i, j, c), (n, y, x)] * dy[(n, y, x), o].
+ * Phase grid: with i = sH*p + a (a in [0, sH)) and j = sW*q + b, the tap (i, j) reads the (a, b) phase of
+ * xpad, X_ab[n, Y, X, c] = xpad[n, sH*Y + a, sW*X + b, c], at (y + p, x + q). On a grid of Hg = h + pMax
+ * by Wg = w + qMax positions per image, that is a shift by p*Wg + q of the whole flattened phase plane
+ * [N*Hg*Wg] of one channel, so every row of P is one contiguous copy on the heap. dy is zero-padded to the
+ * same grid, so the grid positions outside [h, w] (where a shifted window runs into the next grid row or
+ * image) are multiplied by zeros.
+ * Layouts, by stock ops: xpad [N, sH*Hg, sW*Wg, Cin] -> (2-D transpose) [Cin, N*Hg, sH, Wg, sW] ->
+ * (4-D transpose) phases [sH, sW, Cin, N*Hg*Wg]. The matMul packs dy as its weights, far cheaper on wasm
+ * than packing dy as the conv trick's [h, w, N, Cout] filter, and dy needs no transpose.
+ *
+ * @returns dW [kh, kw, Cin, Cout], or null when the patch matrix would exceed MAX_PATCH_FLOATS.
+ */
+function filterGradientByPhases(
+  backend: WasmHeapBackend,
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  info: tf.backend_util.Conv2DInfo,
+): tf.Tensor4D | null {
+  const [n, inH, inW, cin] = x.shape;
+  const { filterHeight: kh, filterWidth: kw, outHeight: h, outWidth: w, outChannels: cout } = info;
+  const { strideHeight: sH, strideWidth: sW } = info;
+  const { top, left } = info.padInfo;
+  const hg = h + Math.floor((kh - 1) / sH);
+  const wg = w + Math.floor((kw - 1) / sW);
+  const plane = n * hg * wg;
+  if (kh * kw * cin * plane > MAX_PATCH_FLOATS) return null;
+  // xpad on the grid: rows [0, sH*Hg) of the padded input (x rows beyond it are read by no tap).
+  const rows = Math.min(inH, sH * hg - top);
+  const cols = Math.min(inW, sW * wg - left);
+  const xc = rows < inH || cols < inW ? tf.slice(x, [0, 0, 0, 0], [n, rows, cols, cin]) : x;
+  const xg = tf.pad(xc, [
+    [0, 0],
+    [top, sH * hg - top - rows],
+    [left, sW * wg - left - cols],
+    [0, 0],
+  ]);
+  // [(n, Y, a, X, b), c] -> [c, (n, Y), a, X, b] -> [a, b, (c, n, Y), X]: phase planes, channel-major.
+  const xT = tf.transpose(tf.reshape(xg, [plane * sH * sW, cin]));
+  const phases = tf.transpose(tf.reshape(xT, [cin * n * hg, sH, wg, sW]), [1, 3, 0, 2]);
+  const out = backend.makeOutput([kh * kw * cin, plane], 'float32');
+  const [heap, p0] = heapFloat32(backend, out);
+  const ph0 = heapFloat32(backend, phases)[1];
+  const phEnd = ph0 + sH * sW * cin * plane;
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const shift = Math.floor(i / sH) * wg + Math.floor(j / sW);
+      const phase = (i % sH) * sW + (j % sW);
+      for (let c = 0; c < cin; c++) {
+        const dst = p0 + ((i * kw + j) * cin + c) * plane;
+        const src = ph0 + (phase * cin + c) * plane + shift;
+        // The last plane's window runs past the phases' end: those grid positions meet zero dy; zero them.
+        const end = Math.min(src + plane, phEnd);
+        heap.copyWithin(dst, src, end);
+        if (end - src < plane) heap.fill(0, dst + end - src, dst + plane);
+      }
+    }
+  }
+  const patches = tf
+    .engine()
+    .makeTensorFromTensorInfo(out, backend as unknown as tf.KernelBackend) as tf.Tensor2D;
+  const dyg = tf.pad(dy, [
+    [0, 0],
+    [0, hg - h],
+    [0, wg - w],
+    [0, 0],
+  ]);
+  return tf.reshape(tf.matMul(patches, tf.reshape(dyg, [plane, cout])), [kh, kw, cin, cout]);
+}
 
 /**
  * The filter gradient of `conv2d(x, W, strides, pad)` for upstream gradient `dy`, NHWC.
  *
+ * @param backend the backend the kernel runs on (strides > 1 use the wasm heap when it is the wasm one).
  * @param x convolution input [N, H, W, Cin].
  * @param dy gradient of the convolution output [N, h, w, Cout], h/w as the forward conv computes them.
  * @param filterShape [kh, kw, Cin, Cout].
  * @returns dW [kh, kw, Cin, Cout].
  */
 export function conv2dFilterGradient(
+  backend: unknown,
   x: tf.Tensor4D,
   dy: tf.Tensor4D,
   filterShape: [number, number, number, number],
@@ -56,6 +142,10 @@ export function conv2dFilterGradient(
       const dy2 = tf.reshape(dy, [n * h * w, cout]);
       if (cout < cin) return tf.reshape(tf.transpose(tf.matMul(tf.transpose(dy2), x2)), filterShape);
       return tf.reshape(tf.matMul(tf.transpose(x2), dy2), filterShape);
+    }
+    if ((sH > 1 || sW > 1) && isWasmHeapBackend(backend)) {
+      const byPhases = filterGradientByPhases(backend, x, dy, info);
+      if (byPhases !== null) return byPhases;
     }
     // Rows/columns of the padded input that the kernel taps actually read.
     const needH = kh + (h - 1) * sH;
@@ -96,7 +186,7 @@ export function conv2dBackpropFilterConfig(backendName: string): tf.KernelConfig
         x4 = tf.transpose(x4, [0, 2, 3, 1]);
         dy4 = tf.transpose(dy4, [0, 2, 3, 1]);
       }
-      return conv2dFilterGradient(x4, dy4, filterShape, strides, pad, dimRoundingMode);
+      return conv2dFilterGradient(backend, x4, dy4, filterShape, strides, pad, dimRoundingMode);
     });
   });
   return { kernelName: 'Conv2DBackpropFilter', backendName, kernelFunc };
