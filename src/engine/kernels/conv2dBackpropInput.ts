@@ -203,6 +203,13 @@ export function conv2dInputGradient(
     const [kh, kw] = filterShape;
     const [, inH, inW] = inputShape;
     const [, h, wd] = dy.shape;
+    if (h !== info.outHeight || wd !== info.outWidth || dy.shape[3] !== filterShape[3]) {
+      throw new Error(
+        `Conv2DBackpropInput: dy has shape [${dy.shape}], expected ` +
+          `[${inputShape[0]},${info.outHeight},${info.outWidth},${filterShape[3]}] for x [${inputShape}], ` +
+          `filter [${filterShape}], strides ${JSON.stringify(strides)}, pad ${JSON.stringify(pad)}`,
+      );
+    }
     const rowPhases = axisPhases(inH, h, kh, s[0], top);
     const colPhases = axisPhases(inW, wd, kw, s[1], left);
     const phases = rowPhases.flatMap((rows) =>
