@@ -136,11 +136,12 @@ export function conv2dFilterGradient(
       );
     }
     if (kh === 1 && kw === 1 && sH === 1 && sW === 1 && h === inH && w === inW && top === 0 && left === 0) {
-      // dW = x2^T dy2 with x2 [N*H*W, Cin], dy2 [N*H*W, Cout], as one untransposed matMul: transpose whichever
-      // operand has fewer channels (the copy is the expensive part), i.e. dW^T = dy2^T x2 when Cout < Cin.
+      // dW = x2^T dy2 with x2 [N*H*W, Cin], dy2 [N*H*W, Cout], as one untransposed matMul. On wasm, packing
+      // the right operand (XNNPACK's weights) costs more per float than transposing the left one, so the
+      // operand with fewer channels goes right: dW^T = dy2^T x2 when Cin < Cout.
       const x2 = tf.reshape(x, [n * inH * inW, cin]);
       const dy2 = tf.reshape(dy, [n * h * w, cout]);
-      if (cout < cin) return tf.reshape(tf.transpose(tf.matMul(tf.transpose(dy2), x2)), filterShape);
+      if (cin < cout) return tf.reshape(tf.transpose(tf.matMul(tf.transpose(dy2), x2)), filterShape);
       return tf.reshape(tf.matMul(tf.transpose(x2), dy2), filterShape);
     }
     if ((sH > 1 || sW > 1) && isWasmHeapBackend(backend)) {
