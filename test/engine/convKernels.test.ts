@@ -55,8 +55,18 @@ const CASES: ConvCase[] = [
       [0, 0],
     ],
   },
-  // Strides > 1 interleave the phases of dX on the wasm heap: runs of Cin floats (copied with copyWithin
-  // from 16 channels on), whole rows when the column stride is 1, zero phases for 1x1 and stride > kernel.
+  // Strides > 1 interleave the phases of dX on the wasm heap: one phase per convolution from 32 input
+  // channels on (runs of Cin floats, zero phases for 1x1 and stride > kernel), below that the column phases
+  // stacked into one convolution per row phase (whole rows); whole rows too when the column stride is 1.
+  { x: [2, 9, 10, 32], w: [3, 3, 32, 4], stride: 2, pad: 'same' },
+  { x: [1, 8, 7, 33], w: [3, 3, 33, 3], stride: 2, pad: 'valid', bias: true },
+  { x: [1, 7, 7, 32], w: [1, 1, 32, 4], stride: 2, pad: 'valid' },
+  { x: [1, 9, 8, 32], w: [3, 3, 32, 2], stride: [1, 2], pad: 'same' },
+  // ... and the filter gradient's phase grid from 16 input channels on: even kernels (a window past the
+  // last phase plane), rows and columns no tap reads (cropped), strides above the kernel size.
+  { x: [1, 8, 8, 16], w: [4, 4, 16, 2], stride: 2, pad: 'same' },
+  { x: [2, 7, 5, 16], w: [2, 2, 16, 2], stride: 3, pad: 'valid' },
+  { x: [1, 10, 11, 16], w: [3, 3, 16, 3], stride: 3, pad: 'same' },
   { x: [2, 10, 12, 16], w: [3, 3, 16, 8], stride: 2, pad: 'same' },
   { x: [1, 11, 9, 17], w: [3, 3, 17, 4], stride: 2, pad: 'same', bias: true },
   { x: [2, 11, 10, 16], w: [3, 3, 16, 5], stride: 2, pad: 'valid' },
@@ -306,10 +316,12 @@ test('conv2d training steps on wasm leave tf.memory().numTensors unchanged', asy
 
 test('conv gradient kernels on wasm free all their intermediates (tensors and backend buffers)', async () => {
   await onBackend('wasm', () => {
-    // Interleaved phases, zero phases (1x1 stride 2), and a cropped dy (explicit padding beyond the taps).
+    // Interleaved phases, stacked column phases, zero phases (1x1 stride 2), and a cropped dy (explicit
+    // padding beyond the taps).
     const configs: { x: Shape4; w: Shape4; stride: number; pad: Pad }[] = [
-      { x: [2, 9, 8, 16], w: [3, 3, 16, 4], stride: 2, pad: 'same' },
-      { x: [1, 7, 7, 16], w: [1, 1, 16, 4], stride: 2, pad: 'valid' },
+      { x: [2, 9, 8, 32], w: [3, 3, 32, 4], stride: 2, pad: 'same' },
+      { x: [2, 9, 8, 3], w: [3, 3, 3, 4], stride: 2, pad: 'same' },
+      { x: [1, 7, 7, 32], w: [1, 1, 32, 4], stride: 2, pad: 'valid' },
       {
         x: [1, 7, 6, 2],
         w: [3, 3, 2, 3],

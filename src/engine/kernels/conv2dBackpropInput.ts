@@ -18,6 +18,8 @@
  * exactly the forward FLOPs. Stride 1 is a single phase: the conv with the spatially flipped filter, in and
  * out channels swapped. For strides > 1 the phase results are interleaved into dX by copies on the wasm heap
  * (contiguous runs of Cin floats), which is far faster there than a transpose, a concat or a depthToSpace.
+ * With few input channels the column phases of a row phase are stacked into one convolution instead
+ * ({@link STACK_COLUMNS_BELOW}); its rows are then whole dX rows.
  * The phase filters are built in JS from the filter's values (at most a few hundred thousand floats;
  * `tf.reverse` is slower).
  *
@@ -35,17 +37,29 @@ import {
   type WasmHeapBackend,
 } from './kernelTensors.js';
 
-/** One phase r of one spatial axis (rows or columns) of the decomposition. */
-interface AxisPhase {
-  /** The phase: dX indices a = stride*m + r. */
-  r: number;
-  /** Number of dX indices in this phase, ceil((size - r) / stride); 0 when size <= r. */
+/**
+ * Below this many input channels the column phases are stacked into one convolution per row phase
+ * (more output channels, whole-row copies), at the cost of the zero taps of the shorter phases (12/9 of
+ * the forward FLOPs for 3x3 stride 2): runs of a few floats and convolutions with a few output channels
+ * are slow on wasm. Measured for 3x3 stride 2 on [8, 2H, 2W, Cin]: stacking halves dX at Cin 3, ties at 16,
+ * and loses 10-20 % from 32 on.
+ */
+const STACK_COLUMNS_BELOW = 32;
+
+/**
+ * A group of phases of one spatial axis (rows or columns) computed by one convolution: a single phase, or
+ * (columns only) all of them stacked along the output channels.
+ */
+interface PhaseGroup {
+  /** The phases r (dX indices a = stride*m + r), consecutive from 0 when stacked. */
+  rs: number[];
+  /** Outputs m per phase, ceil((size - r) / stride) for the group's first r; 0 when size <= r. */
   size: number;
-  /** Taps per output (T); 0 when no filter tap reaches this phase. */
+  /** Taps per output (T), over the union of the group's phases; 0 when no filter tap reaches them. */
   taps: number;
-  /** The largest t; tap u of the phase filter is filter index stride*(tMax - u) + r + padBefore. */
+  /** The largest t; tap u of the group filter is filter index stride*(tMax - u) + r + padBefore. */
   tMax: number;
-  /** The dy range the phase reads, [dyBegin, dyBegin + dyLength), and dy's zero padding around it. */
+  /** The dy range the group reads, [dyBegin, dyBegin + dyLength), and dy's zero padding around it. */
   dyBegin: number;
   dyLength: number;
   padBefore: number;
@@ -53,74 +67,93 @@ interface AxisPhase {
 }
 
 /**
- * The phases of one axis for input size `size`, dy size `dySize`, filter size `k`, stride `s` and the
- * forward conv's padding before the first element `before`.
+ * The group of phases `rs` of one axis for input size `size`, dy size `dySize`, filter size `k`, stride
+ * `s` and the forward conv's padding before the first element `before`.
  */
-function axisPhases(size: number, dySize: number, k: number, s: number, before: number): AxisPhase[] {
-  const phases: AxisPhase[] = [];
-  for (let r = 0; r < s; r++) {
-    const count = Math.max(0, Math.ceil((size - r) / s));
+function phaseGroup(
+  rs: number[],
+  size: number,
+  dySize: number,
+  k: number,
+  s: number,
+  before: number,
+): PhaseGroup {
+  const count = Math.max(0, Math.ceil((size - rs[0]!) / s));
+  let tMin = Infinity;
+  let tMax = -Infinity;
+  for (const r of rs) {
     // Filter index i = s*t + r + before must lie in [0, k).
-    const tMin = Math.ceil(-(r + before) / s);
-    const tMax = Math.floor((k - 1 - r - before) / s);
-    // Output m reads dy[m - tMax .. m - tMin]: over all m, dy[lo .. hi], of which dy holds [0, dySize).
-    const lo = -tMax;
-    const hi = count - 1 - tMin;
-    const dyBegin = Math.max(0, lo);
-    const dyEnd = Math.min(dySize - 1, hi);
-    const empty = count === 0 || tMax < tMin || dyBegin > dyEnd;
-    phases.push({
-      r,
-      size: count,
-      taps: empty ? 0 : tMax - tMin + 1,
-      tMax,
-      dyBegin,
-      dyLength: empty ? 0 : dyEnd - dyBegin + 1,
-      padBefore: Math.max(0, -lo),
-      padAfter: Math.max(0, hi - (dySize - 1)),
-    });
+    const lo = Math.ceil(-(r + before) / s);
+    const hi = Math.floor((k - 1 - r - before) / s);
+    if (lo > hi) continue;
+    tMin = Math.min(tMin, lo);
+    tMax = Math.max(tMax, hi);
   }
-  return phases;
+  // Output m reads dy[m - tMax .. m - tMin]: over all m, dy[lo .. hi], of which dy holds [0, dySize).
+  const lo = -tMax;
+  const hi = count - 1 - tMin;
+  const dyBegin = Math.max(0, lo);
+  const dyEnd = Math.min(dySize - 1, hi);
+  const empty = count === 0 || tMax < tMin || dyBegin > dyEnd;
+  if (empty) return { rs, size: count, taps: 0, tMax: 0, dyBegin: 0, dyLength: 0, padBefore: 0, padAfter: 0 };
+  return {
+    rs,
+    size: count,
+    taps: tMax - tMin + 1,
+    tMax,
+    dyBegin,
+    dyLength: dyEnd - dyBegin + 1,
+    padBefore: Math.max(0, -lo),
+    padAfter: Math.max(0, hi - (dySize - 1)),
+  };
 }
 
-/** K[u, v, o, c] = w[sH*(tMax - u) + r + top, sW*(t'Max - v) + r' + left, c, o]: [T, T', Cout, Cin]. */
+/**
+ * K[u, v, o, (g, c)] = w[sH*(tMax - u) + r + top, sW*(t'Max - v) + r'_g + left, c, o], 0 where a tap index
+ * falls outside the filter: [T, T', Cout, |cols.rs|*Cin].
+ */
 function phaseFilter(
   w: Float32Array,
   filterShape: [number, number, number, number],
-  rows: AxisPhase,
-  cols: AxisPhase,
+  rows: PhaseGroup,
+  cols: PhaseGroup,
   strides: [number, number],
   top: number,
   left: number,
 ): tf.Tensor4D {
-  const [, kw, cin, cout] = filterShape;
+  const [kh, kw, cin, cout] = filterShape;
   const [sH, sW] = strides;
-  const k = new Float32Array(rows.taps * cols.taps * cout * cin);
+  const outC = cols.rs.length * cin;
+  const k = new Float32Array(rows.taps * cols.taps * cout * outC);
   for (let u = 0; u < rows.taps; u++) {
-    const i = sH * (rows.tMax - u) + rows.r + top;
+    const i = sH * (rows.tMax - u) + rows.rs[0]! + top;
+    if (i < 0 || i >= kh) continue;
     for (let v = 0; v < cols.taps; v++) {
-      const j = sW * (cols.tMax - v) + cols.r + left;
-      const src = (i * kw + j) * cin * cout;
-      const dst = (u * cols.taps + v) * cout * cin;
-      for (let o = 0; o < cout; o++) {
-        for (let c = 0; c < cin; c++) k[dst + o * cin + c] = w[src + c * cout + o]!;
-      }
+      cols.rs.forEach((r, g) => {
+        const j = sW * (cols.tMax - v) + r + left;
+        if (j < 0 || j >= kw) return;
+        const src = (i * kw + j) * cin * cout;
+        const dst = (u * cols.taps + v) * cout * outC + g * cin;
+        for (let o = 0; o < cout; o++) {
+          for (let c = 0; c < cin; c++) k[dst + o * outC + c] = w[src + c * cout + o]!;
+        }
+      });
     }
   }
-  return tf.tensor4d(k, [rows.taps, cols.taps, cout, cin]);
+  return tf.tensor4d(k, [rows.taps, cols.taps, cout, outC]);
 }
 
 /**
- * One phase of dX: the valid stride-1 convolution of (cropped and zero-padded) dy with the phase filter.
+ * One group of dX: the valid stride-1 convolution of (cropped and zero-padded) dy with the group filter.
  *
- * @returns [N, rows.size, cols.size, Cin], or null when the phase is zero.
+ * @returns [N, rows.size, cols.size, |cols.rs|*Cin], or null when the group is zero.
  */
 function phaseGradient(
   dy: tf.Tensor4D,
   w: Float32Array,
   filterShape: [number, number, number, number],
-  rows: AxisPhase,
-  cols: AxisPhase,
+  rows: PhaseGroup,
+  cols: PhaseGroup,
   strides: [number, number],
   top: number,
   left: number,
@@ -141,12 +174,13 @@ function phaseGradient(
 }
 
 /**
- * Writes the phases into dX on the wasm heap: dX[n, sH*m + r, sW*m' + r', :] = phase(r, r')[n, m, m', :].
- * Zero phases (null) leave zeros.
+ * Writes the groups into dX on the wasm heap: dX[n, sH*m + r, sW*m' + r', :] = group(r, r')[n, m, m', :]
+ * for single phases (runs of Cin floats); a group of all column phases holds whole dX rows in its rows
+ * ((m', r', c) is dX's column-major order), cut to the row length. Zero groups (null) leave zeros.
  */
 function interleavePhases(
   backend: WasmHeapBackend,
-  phases: { rows: AxisPhase; cols: AxisPhase; value: tf.Tensor4D | null }[],
+  groups: { rows: PhaseGroup; cols: PhaseGroup; value: tf.Tensor4D | null }[],
   outShape: [number, number, number, number],
   strides: [number, number],
 ): tf.TensorInfo {
@@ -154,16 +188,19 @@ function interleavePhases(
   const [sH, sW] = strides;
   const out = backend.makeOutput(outShape, 'float32');
   const [heap, dst0] = heapFloat32(backend, out);
-  if (phases.some((p) => p.value === null)) heap.fill(0, dst0, dst0 + n * outH * outW * cin);
-  for (const { rows, cols, value } of phases) {
+  if (groups.some((p) => p.value === null)) heap.fill(0, dst0, dst0 + n * outH * outW * cin);
+  for (const { rows, cols, value } of groups) {
     if (value === null) continue;
     const src0 = heapFloat32(backend, value)[1];
-    const run = sW === 1 ? cols.size * cin : cin; // contiguous floats per copy
-    const runsPerRow = sW === 1 ? 1 : cols.size;
-    let src = src0;
+    const wholeRows = cols.rs.length === sW;
+    // Contiguous floats per copy, copies per dX row, and the source row length.
+    const run = wholeRows ? outW * cin : cin;
+    const runsPerRow = wholeRows ? 1 : cols.size;
+    const srcRow = cols.size * cols.rs.length * cin;
     for (let b = 0; b < n; b++) {
       for (let m = 0; m < rows.size; m++) {
-        let dst = dst0 + ((b * outH + sH * m + rows.r) * outW + cols.r) * cin;
+        let src = src0 + (b * rows.size + m) * srcRow;
+        let dst = dst0 + ((b * outH + sH * m + rows.rs[0]!) * outW + cols.rs[0]!) * cin;
         for (let q = 0; q < runsPerRow; q++) {
           if (run >= 16) {
             heap.copyWithin(dst, src, src + run);
@@ -210,20 +247,28 @@ export function conv2dInputGradient(
           `filter [${filterShape}], strides ${JSON.stringify(strides)}, pad ${JSON.stringify(pad)}`,
       );
     }
-    const rowPhases = axisPhases(inH, h, kh, s[0], top);
-    const colPhases = axisPhases(inW, wd, kw, s[1], left);
-    const phases = rowPhases.flatMap((rows) =>
-      colPhases.map((cols) => ({
+    const phasesOf = (stride: number): number[] => Array.from({ length: stride }, (_, r) => r);
+    const rowGroups = phasesOf(s[0]).map((r) => phaseGroup([r], inH, h, kh, s[0], top));
+    const stack = inputShape[3] < STACK_COLUMNS_BELOW;
+    const colGroups = stack
+      ? [phaseGroup(phasesOf(s[1]), inW, wd, kw, s[1], left)]
+      : phasesOf(s[1]).map((r) => phaseGroup([r], inW, wd, kw, s[1], left));
+    const groups = rowGroups.flatMap((rows) =>
+      colGroups.map((cols) => ({
         rows,
         cols,
         value: phaseGradient(dy, filterValues, filterShape, rows, cols, s, top, left),
       })),
     );
-    if (phases.length === 1) return phases[0]!.value ?? tf.zeros<tf.Rank.R4>(inputShape);
+    const only = groups.length === 1 ? groups[0]! : null;
+    if (only !== null && only.cols.size * s[1] === inW) {
+      // One group holding whole rows ([N, H, W/sW, sW*Cin] is dX's memory order): nothing to interleave.
+      return only.value === null ? tf.zeros<tf.Rank.R4>(inputShape) : tf.reshape(only.value, inputShape);
+    }
     return tf
       .engine()
       .makeTensorFromTensorInfo(
-        interleavePhases(backend, phases, inputShape, s),
+        interleavePhases(backend, groups, inputShape, s),
         backend as unknown as tf.KernelBackend,
       ) as tf.Tensor4D;
   });
