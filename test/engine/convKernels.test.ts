@@ -62,11 +62,12 @@ const CASES: ConvCase[] = [
   { x: [1, 8, 7, 33], w: [3, 3, 33, 3], stride: 2, pad: 'valid', bias: true },
   { x: [1, 7, 7, 32], w: [1, 1, 32, 4], stride: 2, pad: 'valid' },
   { x: [1, 9, 8, 32], w: [3, 3, 32, 2], stride: [1, 2], pad: 'same' },
-  // ... and the filter gradient's phase grid from 16 input channels on: even kernels (a window past the
+  // ... and the filter gradient's phase grid from 32 input channels on: even kernels (a window past the
   // last phase plane), rows and columns no tap reads (cropped), strides above the kernel size.
-  { x: [1, 8, 8, 16], w: [4, 4, 16, 2], stride: 2, pad: 'same' },
-  { x: [2, 7, 5, 16], w: [2, 2, 16, 2], stride: 3, pad: 'valid' },
-  { x: [1, 10, 11, 16], w: [3, 3, 16, 3], stride: 3, pad: 'same' },
+  { x: [1, 8, 8, 32], w: [4, 4, 32, 2], stride: 2, pad: 'same' },
+  { x: [2, 7, 5, 32], w: [2, 2, 32, 2], stride: 3, pad: 'valid' },
+  { x: [1, 10, 11, 32], w: [3, 3, 32, 3], stride: 3, pad: 'same' },
+  { x: [2, 11, 10, 32], w: [3, 3, 32, 5], stride: 2, pad: 'valid' },
   { x: [2, 10, 12, 16], w: [3, 3, 16, 8], stride: 2, pad: 'same' },
   { x: [1, 11, 9, 17], w: [3, 3, 17, 4], stride: 2, pad: 'same', bias: true },
   { x: [2, 11, 10, 16], w: [3, 3, 16, 5], stride: 2, pad: 'valid' },

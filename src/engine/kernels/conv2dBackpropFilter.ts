@@ -16,7 +16,7 @@
  * One XNNPACK convolution on wasm; any kernel size, stride and padding. A 1x1 stride-1 unpadded filter
  * gradient is one plain matMul with an explicitly transposed operand (transposed matMuls are slow on wasm).
  * On wasm, strides > 1 with at least MIN_PHASE_GRID_CHANNELS input channels take a phase-grid patch
- * matrix and one matMul instead (`filterGradientByPhases`), 5-20 % faster there.
+ * matrix and one matMul instead (`filterGradientByPhases`), 10-30 % faster there.
  * 'NCHW' inputs are transposed to NHWC first.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -34,10 +34,11 @@ const MAX_PATCH_FLOATS = 1 << 24;
 
 /**
  * Fewest input channels for the wasm phase-grid path. With fewer, the patch matrix has few rows and the
- * passes over x and dy outweigh the matMul: measured for 3x3 stride 2 on [8, 2H, 2W, Cin], the conv trick
- * is 15-25 % faster at Cin 3, the phase grid 5-20 % faster from Cin 16 to 64 and even at 128.
+ * passes over x and dy outweigh the matMul: measured for 3x3 stride 2 on [8, 2H, 2W, Cin] (alone and inside
+ * the detector's training step), the conv trick is 15-25 % faster at Cin 3, the two are even at 16, the
+ * phase grid is 10-30 % faster at 32 and 64 and even at 128.
  */
-const MIN_PHASE_GRID_CHANNELS = 16;
+const MIN_PHASE_GRID_CHANNELS = 32;
 
 /**
  * dW for strides > 1 on the wasm heap, as one untransposed matMul of a patch matrix with dy:
