@@ -176,7 +176,7 @@ function phaseGradient(
 /**
  * Writes the groups into dX on the wasm heap: dX[n, sH*m + r, sW*m' + r', :] = group(r, r')[n, m, m', :]
  * for single phases (runs of Cin floats); a group of all column phases holds whole dX rows in its rows
- * ((m', r', c) is dX's column-major order), cut to the row length. Zero groups (null) leave zeros.
+ * ((m', r', c) is the memory order of a dX row), cut to the row length. Zero groups (null) leave zeros.
  */
 function interleavePhases(
   backend: WasmHeapBackend,
