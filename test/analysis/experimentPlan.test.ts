@@ -36,7 +36,8 @@ test('experiment plan: the paper file expands to valid configs with equal budget
   const byName = new Map(runs.map((r) => [r.id, r]));
   for (const r of runs) {
     const c = parseConfig(r.config, r.id);
-    assert.equal(c.train.max_iters, 150, `${r.id}: budget`);
+    assert.equal(c.train.max_iters, 1500, `${r.id}: budget`);
+    assert.deepEqual(c.train.lr_config.step, [1100, 1350], `${r.id}: schedule`);
     assert.equal(c.train.seed, r.seed);
     assert.equal(c.data.seed, r.seed);
     assert.equal(r.runDir, `runs/x/${r.id}`);
