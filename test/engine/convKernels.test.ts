@@ -63,11 +63,35 @@ const CASES: ConvCase[] = [
   { x: [1, 7, 7, 32], w: [1, 1, 32, 4], stride: 2, pad: 'valid' },
   { x: [1, 9, 8, 32], w: [3, 3, 32, 2], stride: [1, 2], pad: 'same' },
   // ... and the filter gradient's phase grid from 32 input channels on: even kernels (a window past the
-  // last phase plane), rows and columns no tap reads (cropped), strides above the kernel size.
+  // last phase plane), rows and columns no tap reads (cropped), strides above the kernel size, stride 1.
   { x: [1, 8, 8, 32], w: [4, 4, 32, 2], stride: 2, pad: 'same' },
   { x: [2, 7, 5, 32], w: [2, 2, 32, 2], stride: 3, pad: 'valid' },
   { x: [1, 10, 11, 32], w: [3, 3, 32, 3], stride: 3, pad: 'same' },
   { x: [2, 11, 10, 32], w: [3, 3, 32, 5], stride: 2, pad: 'valid' },
+  { x: [2, 7, 9, 32], w: [3, 3, 32, 4], stride: 1, pad: 'same', bias: true },
+  { x: [1, 6, 5, 33], w: [3, 3, 33, 3], stride: 1, pad: 'valid' },
+  {
+    x: [1, 5, 6, 32],
+    w: [3, 3, 32, 2],
+    stride: 1,
+    pad: [
+      [0, 0],
+      [2, 0],
+      [1, 2],
+      [0, 0],
+    ],
+  },
+  {
+    x: [2, 5, 6, 32],
+    w: [1, 1, 32, 2],
+    stride: 1,
+    pad: [
+      [0, 0],
+      [1, 1],
+      [0, 2],
+      [0, 0],
+    ],
+  },
   { x: [2, 10, 12, 16], w: [3, 3, 16, 8], stride: 2, pad: 'same' },
   { x: [1, 11, 9, 17], w: [3, 3, 17, 4], stride: 2, pad: 'same', bias: true },
   { x: [2, 11, 10, 16], w: [3, 3, 16, 5], stride: 2, pad: 'valid' },

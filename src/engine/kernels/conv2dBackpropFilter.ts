@@ -15,8 +15,8 @@
  * the padding is the convolution's own (explicit padding of xT's spatial axes), not a copy.
  * One XNNPACK convolution on wasm; any kernel size, stride and padding. A 1x1 stride-1 unpadded filter
  * gradient is one plain matMul with an explicitly transposed operand (transposed matMuls are slow on wasm).
- * On wasm, strides > 1 with at least MIN_PHASE_GRID_CHANNELS input channels take a phase-grid patch
- * matrix and one matMul instead (`filterGradientByPhases`), 10-30 % faster there.
+ * On wasm, filters with at least MIN_PHASE_GRID_CHANNELS input channels take a phase-grid patch matrix and
+ * one matMul instead (`filterGradientByPhases`), 10-30 % faster there for strides 2, 8-19 % for stride 1.
  * 'NCHW' inputs are transposed to NHWC first.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -36,19 +36,20 @@ const MAX_PATCH_FLOATS = 1 << 24;
  * Fewest input channels for the wasm phase-grid path. With fewer, the patch matrix has few rows and the
  * passes over x and dy outweigh the matMul: measured for 3x3 stride 2 on [8, 2H, 2W, Cin] (alone and inside
  * the detector's training step), the conv trick is 15-25 % faster at Cin 3, the two are even at 16, the
- * phase grid is 10-30 % faster at 32 and 64 and even at 128.
+ * phase grid is 10-30 % faster at 32 and 64 and even at 128. For 3x3 stride 1 with 32 to 128 input
+ * channels (the detector's residual blocks, FPN and heads) the phase grid is 8-19 % faster.
  */
 const MIN_PHASE_GRID_CHANNELS = 32;
 
 /**
- * dW for strides > 1 on the wasm heap, as one untransposed matMul of a patch matrix with dy:
+ * dW on the wasm heap, as one untransposed matMul of a patch matrix with dy:
  *   dW[(i, j, c), o] = sum over (n, y, x) of P[(i, j, c), (n, y, x)] * dy[(n, y, x), o].
  * Phase grid: with i = sH*p + a (a in [0, sH)) and j = sW*q + b, the tap (i, j) reads the (a, b) phase of
  * xpad, X_ab[n, Y, X, c] = xpad[n, sH*Y + a, sW*X + b, c], at (y + p, x + q). On a grid of Hg = h + pMax
  * by Wg = w + qMax positions per image, that is a shift by p*Wg + q of the whole flattened phase plane
  * [N*Hg*Wg] of one channel, so every row of P is one contiguous copy on the heap. dy is zero-padded to the
  * same grid, so the grid positions outside [h, w] (where a shifted window runs into the next grid row or
- * image) are multiplied by zeros.
+ * image) are multiplied by zeros. Stride 1 is the single phase xpad itself (a "flat-shift" im2col).
  * Layouts, by stock ops: xpad [N, sH*Hg, sW*Wg, Cin] -> (2-D transpose) [Cin, N*Hg, sH, Wg, sW] ->
  * (4-D transpose) phases [sH, sW, Cin, N*Hg*Wg]. dy needs no transpose: the grid-padded dy [N*Hg*Wg, Cout]
  * is the matMul's right operand as it is. The conv trick instead transposes x and dy and runs a convolution
@@ -153,7 +154,7 @@ export function conv2dFilterGradient(
       if (cin < cout) return tf.reshape(tf.transpose(tf.matMul(tf.transpose(dy2), x2)), filterShape);
       return tf.reshape(tf.matMul(tf.transpose(x2), dy2), filterShape);
     }
-    if ((sH > 1 || sW > 1) && cin >= MIN_PHASE_GRID_CHANNELS && isWasmHeapBackend(backend)) {
+    if (cin >= MIN_PHASE_GRID_CHANNELS && isWasmHeapBackend(backend)) {
       const byPhases = filterGradientByPhases(backend, x, dy, info);
       if (byPhases !== null) return byPhases;
     }
