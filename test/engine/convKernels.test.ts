@@ -2,6 +2,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { conv2dFilterGradient } from '../../src/engine/kernels/conv2dBackpropFilter.js';
 import { registerTrainingKernels } from '../../src/engine/kernels/index.js';
 import { isProjectKernel } from '../../src/engine/kernels/kernelTensors.js';
 import { onBackend, randomTensor, relativeError } from './parity.js';
@@ -62,8 +63,9 @@ const CASES: ConvCase[] = [
   { x: [1, 8, 7, 33], w: [3, 3, 33, 3], stride: 2, pad: 'valid', bias: true },
   { x: [1, 7, 7, 32], w: [1, 1, 32, 4], stride: 2, pad: 'valid' },
   { x: [1, 9, 8, 32], w: [3, 3, 32, 2], stride: [1, 2], pad: 'same' },
-  // ... and the filter gradient's phase grid from 32 input channels on: even kernels (a window past the
-  // last phase plane), rows and columns no tap reads (cropped), strides above the kernel size, stride 1.
+  // ... and for the filter gradient's phase grid (32+ input channels; forced on every case in its own test):
+  // even kernels (a window past the last phase plane), rows and columns no tap reads (cropped), strides
+  // above the kernel size, stride 1.
   { x: [1, 8, 8, 32], w: [4, 4, 32, 2], stride: 2, pad: 'same' },
   { x: [2, 7, 5, 32], w: [2, 2, 32, 2], stride: 3, pad: 'valid' },
   { x: [1, 10, 11, 32], w: [3, 3, 32, 3], stride: 3, pad: 'same' },
@@ -172,6 +174,27 @@ for (const backend of ['wasm', 'cpu']) {
     }
   });
 }
+
+test('the wasm phase-grid filter gradient, forced on every configuration, matches the stock cpu kernels', async () => {
+  // 'auto' takes the phase grid only from 32 input channels and 16x16 outputs; these small shapes test its
+  // index arithmetic (odd sizes, strides 1-3, explicit padding, even kernels, crops) directly.
+  for (const c of CASES) {
+    const ref = await onBackend(STOCK_CPU, () => convGrads(c));
+    const got = await onBackend('wasm', () => {
+      const dw = tf.tidy(() => {
+        const x = randomTensor<tf.Rank.R4>(c.x, 11);
+        const w = randomTensor<tf.Rank.R4>(c.w, 12);
+        const r = randomTensor<tf.Rank.R4>(tf.conv2d(x, w, c.stride, c.pad).shape, 14);
+        return conv2dFilterGradient(tf.backend(), x, r, c.w, c.stride, c.pad, undefined, 'always');
+      });
+      const values = dw.dataSync() as Float32Array;
+      dw.dispose();
+      return values;
+    });
+    const e = relativeError(got, ref[2]!);
+    assert.ok(e < 1e-5, `dw of x ${c.x} w ${c.w} stride ${c.stride} pad ${JSON.stringify(c.pad)}: ${e}`);
+  }
+});
 
 test('Conv2DBackpropFilter/Input called directly: NCHW inputs agree with stock cpu', async () => {
   const run = (): Float32Array[] => {
@@ -344,6 +367,7 @@ test('conv gradient kernels on wasm free all their intermediates (tensors and ba
     // Interleaved phases, stacked column phases, zero phases (1x1 stride 2), and a cropped dy (explicit
     // padding beyond the taps).
     const configs: { x: Shape4; w: Shape4; stride: number; pad: Pad }[] = [
+      { x: [1, 32, 32, 32], w: [3, 3, 32, 4], stride: 2, pad: 'same' }, // the phase-grid dW
       { x: [2, 9, 8, 32], w: [3, 3, 32, 4], stride: 2, pad: 'same' },
       { x: [2, 9, 8, 3], w: [3, 3, 3, 4], stride: 2, pad: 'same' },
       { x: [1, 7, 7, 32], w: [1, 1, 32, 4], stride: 2, pad: 'valid' },

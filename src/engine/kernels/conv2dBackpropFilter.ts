@@ -15,8 +15,9 @@
  * the padding is the convolution's own (explicit padding of xT's spatial axes), not a copy.
  * One XNNPACK convolution on wasm; any kernel size, stride and padding. A 1x1 stride-1 unpadded filter
  * gradient is one plain matMul with an explicitly transposed operand (transposed matMuls are slow on wasm).
- * On wasm, filters with at least MIN_PHASE_GRID_CHANNELS input channels take a phase-grid patch matrix and
- * one matMul instead (`filterGradientByPhases`), 10-30 % faster there for strides 2, 8-19 % for stride 1.
+ * On wasm, filters with at least MIN_PHASE_GRID_CHANNELS input channels and MIN_PHASE_GRID_PIXELS output
+ * pixels take a phase-grid patch matrix and one matMul instead (`filterGradientByPhases`), 10-30 % faster
+ * there for stride 2, 8-19 % for stride 1.
  * 'NCHW' inputs are transposed to NHWC first.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -40,6 +41,14 @@ const MAX_PATCH_FLOATS = 1 << 24;
  * channels (the detector's residual blocks, FPN and heads) the phase grid is 8-19 % faster.
  */
 const MIN_PHASE_GRID_CHANNELS = 32;
+
+/**
+ * Fewest output pixels per image (h*w) for the wasm phase-grid path: on small maps the grid's extra rows and
+ * columns are a large share of the matMul (3x3 stride 1 on 8x8: 10x10 grid positions for 8x8 outputs).
+ * Alternated call by call in the detector's training step, the conv trick was faster on its 8x8 outputs and
+ * the phase grid from 16x16 on.
+ */
+const MIN_PHASE_GRID_PIXELS = 256;
 
 /**
  * dW on the wasm heap, as one untransposed matMul of a patch matrix with dy:
@@ -121,6 +130,8 @@ function filterGradientByPhases(
  * @param x convolution input [N, H, W, Cin].
  * @param dy gradient of the convolution output [N, h, w, Cout], h/w as the forward conv computes them.
  * @param filterShape [kh, kw, Cin, Cout].
+ * @param phaseGrid whether the wasm phase-grid path runs: 'auto' (default) where it was measured faster
+ *   (MIN_PHASE_GRID_CHANNELS, MIN_PHASE_GRID_PIXELS), or 'always' / 'never' (tests compare the paths).
  * @returns dW [kh, kw, Cin, Cout].
  */
 export function conv2dFilterGradient(
@@ -131,6 +142,7 @@ export function conv2dFilterGradient(
   strides: [number, number] | number,
   pad: tf.Conv2DBackpropFilterAttrs['pad'],
   dimRoundingMode?: 'floor' | 'round' | 'ceil',
+  phaseGrid: 'auto' | 'always' | 'never' = 'auto',
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const [kh, kw, cin, cout] = filterShape;
@@ -145,7 +157,8 @@ export function conv2dFilterGradient(
           `for x [${x.shape}], filter [${filterShape}], strides ${JSON.stringify(strides)}, pad ${JSON.stringify(pad)}`,
       );
     }
-    if (kh === 1 && kw === 1 && sH === 1 && sW === 1 && h === inH && w === inW && top === 0 && left === 0) {
+    const unpadded1x1 = kh === 1 && kw === 1 && sH === 1 && sW === 1 && top === 0 && left === 0;
+    if (unpadded1x1 && h === inH && w === inW && phaseGrid !== 'always') {
       // dW = x2^T dy2 with x2 [N*H*W, Cin], dy2 [N*H*W, Cout], as one untransposed matMul. On wasm, packing
       // the right operand (XNNPACK's weights) costs more per float than transposing the left one, so the
       // operand with fewer channels goes right: dW^T = dy2^T x2 when Cin < Cout.
@@ -154,7 +167,8 @@ export function conv2dFilterGradient(
       if (cin < cout) return tf.reshape(tf.transpose(tf.matMul(tf.transpose(dy2), x2)), filterShape);
       return tf.reshape(tf.matMul(tf.transpose(x2), dy2), filterShape);
     }
-    if (cin >= MIN_PHASE_GRID_CHANNELS && isWasmHeapBackend(backend)) {
+    const worthGrid = cin >= MIN_PHASE_GRID_CHANNELS && h * w >= MIN_PHASE_GRID_PIXELS;
+    if (isWasmHeapBackend(backend) && (phaseGrid === 'always' || (phaseGrid === 'auto' && worthGrid))) {
       const byPhases = filterGradientByPhases(backend, x, dy, info);
       if (byPhases !== null) return byPhases;
     }
