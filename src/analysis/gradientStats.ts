@@ -26,6 +26,12 @@
  *
  * Smooth L1 gradient norm (eq. 16) with threshold beta: min(|d| / beta, 1).
  *
+ * Besides the norms, each family records how well the head fits its targets, the quantity behind them:
+ * classification, the share of positive anchors whose highest-scoring class is their label (`positiveTop1`);
+ * regression, per coordinate (dx, dy, dw, dh) the Pearson correlation of predicted and target deltas and their
+ * standard deviations over the valid coordinates (`fit`). A head that learns the box sizes but not the centre
+ * offsets shows a high correlation for dw, dh and none for dx, dy.
+ *
  * All element-wise work runs as tensor ops; the histograms are `tf.bincount`s over a joint (fine bin, unit
  * region) index, read back once as one small array, then reduced in JS. Bins are float32 sums, so counts are
  * exact up to 2^24 valid elements per call.
@@ -86,6 +92,20 @@ export interface ClassificationGradientStats {
   negativeCounts: number[];
   /** GHM-C unit regions. */
   ghmc: GhmRegions;
+  /** Anchors with a valid positive pair (label 1). Absent in files written before it existed. */
+  positiveAnchors?: number;
+  /** Share of those whose largest logit is at their label (0 without positive anchors). Absent likewise. */
+  positiveTop1?: number;
+}
+
+/** Fit of predicted to target deltas, per coordinate in the order dx, dy, dw, dh, over the valid coordinates. */
+export interface DeltaFit {
+  /** Pearson correlation of prediction and target (0 when either is constant). */
+  correlation: number[];
+  /** Standard deviation of the targets. */
+  targetStd: number[];
+  /** Standard deviation of the predictions. */
+  predStd: number[];
 }
 
 export interface RegressionGradientStats {
@@ -101,6 +121,8 @@ export interface RegressionGradientStats {
   fine: NormHistogram;
   /** GHM-R unit regions. */
   ghmr: GhmRegions;
+  /** How well the predicted deltas follow the targets. Absent in files written before it existed. */
+  fit?: DeltaFit;
 }
 
 /** Gradient statistics of one batch; plain JSON. */
@@ -296,11 +318,22 @@ function classificationRows(input: ClassificationInput, o: Required<GradientStat
       pos,
       neg,
     ]);
-    return { rows, n, k };
+    // Positive anchors and those whose top logit is their label (ties resolved to the first class).
+    const posAnchor = tf.greater(pos.reshape([n, k]).sum(1), 0);
+    const top1 = tf.logicalAnd(posAnchor, tf.equal(tf.argMax(logits, 1), tf.argMax(labels, 1)));
+    const anchorCounts = tf.stack([posAnchor.cast('float32').sum(), top1.cast('float32').sum()]);
+    return { rows: tf.concat([rows.reshape([-1]), anchorCounts]), n, k };
   });
-  const rows = parts.rows.dataSync() as Float32Array;
+  const all = parts.rows.dataSync() as Float32Array;
   parts.rows.dispose();
-  return { rows, anchors: parts.n, classes: parts.k };
+  const size = 5 * o.fineBins * o.ghmcBins;
+  return {
+    rows: all.subarray(0, size),
+    positiveAnchors: all[size]!,
+    top1: all[size + 1]!,
+    anchors: parts.n,
+    classes: parts.k,
+  };
 }
 
 /** Joint rows of one regression batch: [valid, sum g_r, sum smooth-L1 norm] x (F*M), and the weight sum. */
@@ -326,12 +359,51 @@ function regressionRows(input: RegressionInput, o: Required<GradientStatsOptions
     ]);
     // The reference GHM-R normaliser is the SUM of the weights of the valid coordinates (spec 2.2).
     const weightSum = wf.mul(valid).sum();
-    return { rows: tf.concat([rows.reshape([-1]), weightSum.reshape([1])]), p };
+    // Per-coordinate moments over the valid coordinates: n, sum p, sum t, sum p^2, sum t^2, sum p*t -> [6, 4].
+    const v = tf.greater(w, 0).cast('float32');
+    const pv = pred.mul(v);
+    const tv = target.mul(v);
+    const moments = tf.stack([
+      v.sum(0),
+      pv.sum(0),
+      tv.sum(0),
+      pv.mul(pred).sum(0),
+      tv.mul(target).sum(0),
+      pv.mul(target).sum(0),
+    ]);
+    return { rows: tf.concat([rows.reshape([-1]), weightSum.reshape([1]), moments.reshape([-1])]), p };
   });
   const all = parts.rows.dataSync() as Float32Array;
   parts.rows.dispose();
   const size = o.fineBins * o.ghmrBins;
-  return { rows: all.subarray(0, 3 * size), weightSum: all[3 * size]!, positives: parts.p };
+  return {
+    rows: all.subarray(0, 3 * size),
+    weightSum: all[3 * size]!,
+    moments: all.subarray(3 * size + 1, 3 * size + 1 + 24),
+    positives: parts.p,
+  };
+}
+
+/** Correlations and standard deviations from the moments [n, Sp, St, Spp, Stt, Spt] x 4 coordinates. */
+function deltaFit(m: Float64Array): DeltaFit {
+  const fit: DeltaFit = { correlation: [], targetStd: [], predStd: [] };
+  for (let c = 0; c < 4; c++) {
+    const [n, sp, st, spp, stt, spt] = [0, 1, 2, 3, 4, 5].map((r) => m[r * 4 + c]!) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    const varP = n > 0 ? Math.max(spp / n - (sp / n) ** 2, 0) : 0;
+    const varT = n > 0 ? Math.max(stt / n - (st / n) ** 2, 0) : 0;
+    const cov = n > 0 ? spt / n - (sp / n) * (st / n) : 0;
+    fit.correlation.push(varP > 0 && varT > 0 ? cov / Math.sqrt(varP * varT) : 0);
+    fit.targetStd.push(Math.sqrt(varT));
+    fit.predStd.push(Math.sqrt(varP));
+  }
+  return fit;
 }
 
 function addInto(acc: Float64Array, rows: Float32Array): void {
@@ -362,6 +434,22 @@ export interface GradientStatsInputs {
   regression?: RegressionInput;
 }
 
+interface ClsAccumulated {
+  rows: Float64Array;
+  anchors: number;
+  classes: number;
+  positiveAnchors: number;
+  top1: number;
+}
+
+interface RegAccumulated {
+  rows: Float64Array;
+  positives: number;
+  weightSum: number;
+  /** [n, Sp, St, Spp, Stt, Spt] x 4 coordinates, summed over batches. */
+  moments: Float64Array;
+}
+
 /**
  * Accumulates the histograms of several batches (e.g. a few hundred images run through a converged model, the
  * paper's figure recipe) and turns them into one {@link GradientStats}: the GHM weights then describe the
@@ -369,8 +457,8 @@ export interface GradientStatsInputs {
  */
 export class GradientStatsAccumulator {
   readonly options: Required<GradientStatsOptions>;
-  private cls: { rows: Float64Array; anchors: number; classes: number } | null = null;
-  private reg: { rows: Float64Array; positives: number; weightSum: number } | null = null;
+  private cls: ClsAccumulated | null = null;
+  private reg: RegAccumulated | null = null;
 
   constructor(options: GradientStatsOptions = {}) {
     this.options = resolveOptions(options);
@@ -381,8 +469,15 @@ export class GradientStatsAccumulator {
     const o = this.options;
     if (inputs.classification) {
       const r = classificationRows(inputs.classification, o);
-      if (this.cls === null)
-        this.cls = { rows: new Float64Array(r.rows.length), anchors: 0, classes: r.classes };
+      if (this.cls === null) {
+        this.cls = {
+          rows: new Float64Array(r.rows.length),
+          anchors: 0,
+          classes: r.classes,
+          positiveAnchors: 0,
+          top1: 0,
+        };
+      }
       if (r.classes !== this.cls.classes) {
         throw new Error(
           `logits: got ${r.classes} classes, expected ${this.cls.classes} as in the earlier batches`,
@@ -390,11 +485,21 @@ export class GradientStatsAccumulator {
       }
       addInto(this.cls.rows, r.rows);
       this.cls.anchors += r.anchors;
+      this.cls.positiveAnchors += r.positiveAnchors;
+      this.cls.top1 += r.top1;
     }
     if (inputs.regression) {
       const r = regressionRows(inputs.regression, o);
-      if (this.reg === null) this.reg = { rows: new Float64Array(r.rows.length), positives: 0, weightSum: 0 };
+      if (this.reg === null) {
+        this.reg = {
+          rows: new Float64Array(r.rows.length),
+          positives: 0,
+          weightSum: 0,
+          moments: new Float64Array(24),
+        };
+      }
       addInto(this.reg.rows, r.rows);
+      addInto(this.reg.moments, r.moments);
       this.reg.positives += r.positives;
       this.reg.weightSum += r.weightSum;
     }
@@ -411,7 +516,7 @@ export class GradientStatsAccumulator {
     };
   }
 
-  private classificationResult(c: { rows: Float64Array; anchors: number; classes: number }) {
+  private classificationResult(c: ClsAccumulated) {
     const o = this.options;
     const numValid = sumOfFirst(c.rows, o.fineBins * o.ghmcBins);
     const { fine, regions, extra } = reduceJoint(c.rows, o.fineBins, o.ghmcBins, Math.max(numValid, 1));
@@ -428,11 +533,13 @@ export class GradientStatsAccumulator {
       positiveCounts,
       negativeCounts: extra(4),
       ghmc: regions,
+      positiveAnchors: c.positiveAnchors,
+      positiveTop1: c.positiveAnchors > 0 ? c.top1 / c.positiveAnchors : 0,
     };
     return result;
   }
 
-  private regressionResult(r: { rows: Float64Array; positives: number; weightSum: number }) {
+  private regressionResult(r: RegAccumulated) {
     const o = this.options;
     const { fine, regions } = reduceJoint(r.rows, o.fineBins, o.ghmrBins, Math.max(r.weightSum, 1));
     const result: RegressionGradientStats = {
@@ -442,6 +549,7 @@ export class GradientStatsAccumulator {
       smoothL1Beta: o.smoothL1Beta,
       fine,
       ghmr: regions,
+      fit: deltaFit(r.moments),
     };
     return result;
   }

@@ -104,6 +104,37 @@ function comparisonTable(runs: RunFolder[]): string {
   return table(header, rows, 'wide');
 }
 
+/**
+ * How well the head fits its targets at each statistics file's iteration: the positive anchors' top-1 class
+ * accuracy and the correlation of predicted and target deltas per coordinate (files written before these
+ * fields existed are skipped). Null when there is nothing to show.
+ */
+function headFitTable(run: RunFolder): string | null {
+  const rows = run.gradStats.flatMap((s) => {
+    const c = s.classification;
+    const f = s.regression?.fit;
+    if (c?.positiveTop1 === undefined && f === undefined) return [];
+    return [
+      [
+        formatNumber(s.iteration ?? undefined),
+        c?.positiveTop1 === undefined ? '' : formatNumber(c.positiveTop1),
+        ...[0, 1, 2, 3].map((i) => (f === undefined ? '' : formatNumber(f.correlation[i]))),
+      ],
+    ];
+  });
+  if (rows.length === 0) return null;
+  return (
+    '<h3>Head fit on training images</h3>' +
+    '<p>Share of positive anchors whose top-scoring class is their label, and the correlation of predicted ' +
+    'and target box deltas over the positive anchors.</p>' +
+    table(
+      ['iteration', 'top-1 of positives', 'corr. dx', 'corr. dy', 'corr. dw', 'corr. dh'],
+      rows,
+      'metrics',
+    )
+  );
+}
+
 async function runSection(
   run: RunFolder,
   runIndex: string,
@@ -129,6 +160,8 @@ async function runSection(
       ),
     );
   } else parts.push('<p>No evaluation results (eval.json or evaluation records in the log).</p>');
+  const fit = headFitTable(run);
+  if (fit !== null) parts.push(fit);
   const figs = runFigures(run);
   if (figs.length > 0) parts.push('<h3>Figures</h3>', '<div class="figures">');
   for (const f of figs) parts.push(await figureHtml(f, `${runIndex}-${f.id}`));

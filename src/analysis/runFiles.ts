@@ -119,6 +119,8 @@ const gradientStatsSchema = z.object({
       positiveCounts: z.array(num),
       negativeCounts: z.array(num),
       ghmc: regions,
+      positiveAnchors: num.optional(),
+      positiveTop1: num.optional(),
     })
     .nullable(),
   regression: z
@@ -129,6 +131,7 @@ const gradientStatsSchema = z.object({
       smoothL1Beta: num,
       fine: histogram,
       ghmr: regions,
+      fit: z.object({ correlation: z.array(num), targetStd: z.array(num), predStd: z.array(num) }).optional(),
     })
     .nullable(),
 });

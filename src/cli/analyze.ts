@@ -64,6 +64,11 @@ export function describeStats(stats: GradientStats): string[] {
         `g < 0.1: ${(100 * share(0, 0.1)).toFixed(2)} %, g >= 0.9: ${(100 * share(0.9, 2)).toFixed(4)} %; ` +
         `${c.ghmc.nonEmpty}/${c.ghmc.bins} GHM-C regions occupied`,
     );
+    if (c.positiveTop1 !== undefined && c.positiveAnchors !== undefined)
+      lines.push(
+        `classification fit: top-scoring class = label on ${(100 * c.positiveTop1).toFixed(1)} % of ` +
+          `${c.positiveAnchors} positive anchors (chance ${(100 / c.numClasses).toFixed(1)} %)`,
+      );
   }
   const r = stats.regression;
   if (r !== null) {
@@ -71,6 +76,18 @@ export function describeStats(stats: GradientStats): string[] {
       `regression: ${r.numPositives} positives, ${r.numValid} coordinates; ` +
         `${r.ghmr.nonEmpty}/${r.ghmr.bins} GHM-R regions occupied`,
     );
+    const f = r.fit;
+    const coords = ['dx', 'dy', 'dw', 'dh'];
+    if (f !== undefined)
+      lines.push(
+        'regression fit, correlation of predicted and target deltas (target std / predicted std): ' +
+          coords
+            .map(
+              (n, i) =>
+                `${n} ${f.correlation[i]!.toFixed(2)} (${f.targetStd[i]!.toFixed(3)} / ${f.predStd[i]!.toFixed(3)})`,
+            )
+            .join(', '),
+      );
   }
   return lines;
 }

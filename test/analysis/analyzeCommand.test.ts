@@ -37,5 +37,10 @@ test('analyze: the summary lines report counts and occupied regions', async () =
     lines[0]!,
     /^classification: 10 valid \(anchor, class\) pairs, 2 positive; g < 0\.1: \d+\.\d\d %/,
   );
-  assert.match(lines[1]!, /^regression: 2 positives, 8 coordinates; \d+\/10 GHM-R regions occupied$/);
+  assert.match(
+    lines[1]!,
+    /^classification fit: top-scoring class = label on \d+\.\d % of 2 positive anchors/,
+  );
+  assert.match(lines[2]!, /^regression: 2 positives, 8 coordinates; \d+\/10 GHM-R regions occupied$/);
+  assert.match(lines[3]!, /^regression fit, correlation .*: dx -?\d\.\d\d \(.*\), dy .*, dw .*, dh .*$/);
 });

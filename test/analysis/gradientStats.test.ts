@@ -30,6 +30,70 @@ const regInput = {
 };
 
 for (const backend of ['cpu', 'wasm']) {
+  test(`gradientStats (${backend}): head fit, positive-anchor top-1 and per-coordinate delta correlations`, async () => {
+    await setupBackend({ backend });
+    const before = tf.memory().numTensors;
+    // Anchor 0: positive of class 1, ranked first; anchor 1: positive of class 0, class 2 ranked first;
+    // anchor 2: background; anchor 3: a positive whose weight is 0 (ignored).
+    const classification = {
+      logits: [
+        [0, 3, 1],
+        [1, -2, 2],
+        [5, 5, 5],
+        [9, 0, 0],
+      ],
+      labels: [
+        [0, 1, 0],
+        [1, 0, 0],
+        [0, 0, 0],
+        [1, 0, 0],
+      ],
+      labelWeights: [1, 1, 1, 0],
+    };
+    // dx: pred = 2 t + 1 (correlation 1), dy: pred = -t (-1), dw: constant pred (0), dh: pred = t except an
+    // invalid coordinate whose prediction is far off (left out, so 1).
+    const t = [-0.2, 0.1, 0.3, -0.1];
+    const bboxTargets = t.map((v) => [v, v, v, v]);
+    const bboxPred = t.map((v, i) => [2 * v + 1, -v, 0.5, i === 3 ? 40 : v]);
+    const bboxWeights = t.map((_, i) => [1, 1, 1, i === 3 ? 0 : 1]);
+    const whole = computeGradientStats({
+      classification,
+      regression: { bboxPred, bboxTargets, bboxWeights },
+    });
+    const c = whole.classification!;
+    assert.equal(c.positiveAnchors, 2);
+    close(c.positiveTop1!, 0.5);
+    const f = whole.regression!.fit!;
+    close(f.correlation[0]!, 1);
+    close(f.correlation[1]!, -1);
+    assert.equal(f.correlation[2], 0);
+    close(f.correlation[3]!, 1);
+    const mean = t.reduce((a, b) => a + b) / 4;
+    const std = Math.sqrt(t.reduce((a, b) => a + (b - mean) ** 2, 0) / 4);
+    close(f.targetStd[0]!, std);
+    close(f.predStd[0]!, 2 * std);
+    close(f.predStd[2]!, 0);
+    // Two batches through the accumulator give the statistics of their union.
+    const half = (a: number[][], lo: number, hi: number) => a.slice(lo, hi);
+    const acc = new GradientStatsAccumulator();
+    for (const [lo, hi] of [
+      [0, 2],
+      [2, 4],
+    ] as const) {
+      acc.add({
+        regression: {
+          bboxPred: half(bboxPred, lo, hi),
+          bboxTargets: half(bboxTargets, lo, hi),
+          bboxWeights: half(bboxWeights, lo, hi),
+        },
+      });
+    }
+    const split = acc.result().regression!.fit!;
+    split.correlation.forEach((r, i) => close(r, f.correlation[i]!));
+    split.predStd.forEach((s, i) => close(s, f.predStd[i]!));
+    assert.equal(tf.memory().numTensors, before);
+  });
+
   test(`gradientStats (${backend}): GHM-C regions and weights match the reference vector`, async () => {
     await setupBackend({ backend });
     const s = computeGradientStats(

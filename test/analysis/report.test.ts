@@ -54,6 +54,10 @@ test('report: one run and a set of runs give self-contained pages with one <svg 
     assert.match(one, /Final COCO evaluation \(iteration 60\)/);
     assert.match(one, /<td>AP@\[.50:.95\]\|all\|100<\/td><td>0.3125<\/td>/);
     assert.match(one, /<td>AP@\[.50:.95\]\|small\|100<\/td><td>-1<\/td>/);
+    // the head fit, one row per statistics file (iterations 20 and 60)
+    assert.match(one, /<h3>Head fit on training images<\/h3>/);
+    assert.match(one, /<tr><td>20<\/td><td>[\d.]+<\/td>(<td>-?[\d.]+<\/td>){4}<\/tr>/);
+    assert.match(one, /<tr><td>60<\/td>/);
 
     // the set of runs goes through the command line
     const out = join(dir, 'two.html');
