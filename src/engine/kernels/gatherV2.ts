@@ -10,14 +10,10 @@
  * [0, D) on `axis`; out [outer..., indices..., inner...] with out[o, i, s] = x[o, indices[i], s].
  */
 import * as tf from '@tensorflow/tfjs';
-import { kernelConfig, markProjectKernel } from './kernelTensors.js';
+import { kernelConfig, markProjectKernel, type WasmHeapBackend } from './kernelTensors.js';
 
-/** The parts of the wasm backend this kernel uses (`BackendWasm` is not exported as a type by tfjs). */
-interface WasmHeapBackend {
-  readSync(dataId: tf.DataId): ArrayLike<number>;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
+/** The wasm backend as this kernel uses it: heap access and reading the indices. */
+type GatherBackend = WasmHeapBackend & { readSync(dataId: tf.DataId): ArrayLike<number> };
 
 /** Kernel config replacing the stock wasm `GatherV2` (`stock`), which stays as the fallback. */
 export function gatherV2Config(stock: tf.KernelConfig): tf.KernelConfig {
@@ -27,7 +23,7 @@ export function gatherV2Config(stock: tf.KernelConfig): tf.KernelConfig {
     const { axis, batchDims } = attrs as unknown as tf.GatherV2Attrs;
     if ((batchDims ?? 0) !== 0 || x.dtype === 'string' || x.dtype === 'complex64')
       return stock.kernelFunc(args);
-    const wb = backend as unknown as WasmHeapBackend;
+    const wb = backend as unknown as GatherBackend;
     const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
     const dimSize = x.shape[ax]!;
     const outer = tf.util.sizeFromShape(x.shape.slice(0, ax));
