@@ -52,6 +52,10 @@ test('experiment plan: the paper file expands to valid configs with equal budget
     'FocalLoss',
     'GHMC',
   ]);
+  // GHM-R at the default's mu 0.1 and at the reference's 0.02, the rest of the box loss alike
+  const box = (id: string) => parseConfig(byName.get(id)!.config).model.head.loss_bbox;
+  assert.deepEqual(box('ghmc-ghmr-seed0'), { ...box('ghmc-ghmr-mu002-seed0'), mu: 0.1 });
+  assert.equal(box('ghmc-ghmr-mu002-seed1')['mu'], 0.02);
   const warm = parseConfig(byName.get('ghmc-nowarmup-seed1')!.config);
   assert.equal(warm.train.lr_config.warmup, null);
   const noisy = parseConfig(byName.get('fl-noise20-seed0')!.config);
