@@ -7,11 +7,12 @@
  *   "description": "what the experiment is for",
  *   "out": "runs/paper",                       run folders go to OUT/<run name>-seed<seed>; default runs/<file name>
  *   "seeds": [0, 1],                           default seeds of every run
- *   "common": { "train": { "max_iters": 150 } }, overrides applied to every run first (equal budgets)
+ *   "common": { "train": { "max_iters": 1500 } }, overrides applied to every run first (equal budgets)
  *   "tables": [{ "name": "classification", "title": "Classification loss (regression: smooth L1)" }],
  *   "runs": [
  *     { "name": "ce", "config": "../shapes_ce_sl1.json", "tables": ["classification", "cost"],
- *       "overrides": { "train": { "lr_config": { "warmup": null } } }, "seeds": [0] }
+ *       "overrides": { "train": { "lr_config": { "warmup": null } } }, "seeds": [0],
+ *       "paper": { "AP": 28.6, "AP50": 43.3, "AP75": 30.7, "s_per_iter": 0.566 } }
  *   ]
  * }
  * ```
@@ -40,6 +41,15 @@ const runSchema = z.strictObject({
   seeds: z.array(z.number().int().nonnegative()).min(1).optional(),
   /** A short label for the tables; default the name. */
   label: z.string().optional(),
+  /** The paper's figures for the same comparison (COCO, in percent; seconds per iteration), shown beside ours. */
+  paper: z
+    .strictObject({
+      AP: z.number().optional(),
+      AP50: z.number().optional(),
+      AP75: z.number().optional(),
+      s_per_iter: z.number().positive().optional(),
+    })
+    .optional(),
 });
 
 const planSchema = z.strictObject({

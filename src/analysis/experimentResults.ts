@@ -1,12 +1,13 @@
 /**
- * The results of an experiment: one row per run folder (final COCO AP, AP50, AP75 from `eval.json`, seconds per
- * iteration from the log), the mean and standard deviation over seeds per run name, and a markdown rendering
- * with one table per result table of the plan.
+ * The results of an experiment: one row per run folder (final COCO AP, AP50, AP75, APs, APm, APl from
+ * `eval.json`, seconds per iteration from the log), the mean and standard deviation over seeds per run name, and
+ * a markdown rendering with one table per result table of the plan, the paper's figures beside ours where the
+ * plan gives them.
  *
  * Seconds per iteration = batch size / mean images-per-second of the `train` records after the first (the
  * first interval includes start-up); null when the log has fewer than two records.
  */
-import type { ExperimentPlan, ExperimentRun } from './experimentPlan.js';
+import type { ExperimentPlan, ExperimentRun, ExperimentRunSpec } from './experimentPlan.js';
 import type { RunFolder } from './runFiles.js';
 
 /** COCO stats names (src/eval/cocoSummary.ts) of the reported columns. */
@@ -14,7 +15,14 @@ export const AP_NAMES = {
   AP: 'AP@[.50:.95]|all|100',
   AP50: 'AP@.50|all|100',
   AP75: 'AP@.75|all|100',
+  APs: 'AP@[.50:.95]|small|100',
+  APm: 'AP@[.50:.95]|medium|100',
+  APl: 'AP@[.50:.95]|large|100',
 } as const;
+
+/** The reported AP columns, in order. */
+export type ApName = keyof typeof AP_NAMES;
+const AP_KEYS = Object.keys(AP_NAMES) as ApName[];
 
 export interface RunResult {
   id: string;
@@ -26,9 +34,13 @@ export interface RunResult {
   finished: boolean;
   /** Completed iterations (last log record). */
   iterations: number | null;
+  /** COCO AP columns; null when unfinished or, as COCO's -1, when the split has no object of that size. */
   AP: number | null;
   AP50: number | null;
   AP75: number | null;
+  APs: number | null;
+  APm: number | null;
+  APl: number | null;
   secondsPerIter: number | null;
   /** Last logged total loss. */
   finalLoss: number | null;
@@ -50,7 +62,12 @@ export interface SummaryRow {
   AP: MeanStd | null;
   AP50: MeanStd | null;
   AP75: MeanStd | null;
+  APs: MeanStd | null;
+  APm: MeanStd | null;
+  APl: MeanStd | null;
   secondsPerIter: MeanStd | null;
+  /** The paper's figures for this row, when the plan gives them. */
+  paper: ExperimentRunSpec['paper'] | null;
 }
 
 export interface ExperimentResults {
@@ -71,7 +88,10 @@ export function meanStd(values: (number | null)[]): MeanStd | null {
 
 /** The result row of one run from its folder (null fields where the run has not got that far). */
 export function runResult(run: ExperimentRun, folder: RunFolder | null): RunResult {
-  const metric = (k: keyof typeof AP_NAMES): number | null => folder?.finalEval?.metrics[AP_NAMES[k]] ?? null;
+  const metric = (k: ApName): number | null => {
+    const v = folder?.finalEval?.metrics[AP_NAMES[k]];
+    return v === undefined || v < 0 ? null : v;
+  };
   const train = folder?.log.train ?? [];
   const speeds = train
     .slice(1)
@@ -91,6 +111,9 @@ export function runResult(run: ExperimentRun, folder: RunFolder | null): RunResu
     AP: metric('AP'),
     AP50: metric('AP50'),
     AP75: metric('AP75'),
+    APs: metric('APs'),
+    APm: metric('APm'),
+    APl: metric('APl'),
     secondsPerIter: speeds.length > 0 ? batch / (speeds.reduce((a, b) => a + b, 0) / speeds.length) : null,
     finalLoss: last?.losses['loss'] ?? null,
   };
@@ -110,7 +133,11 @@ export function summarizeResults(plan: ExperimentPlan, runs: RunResult[]): Exper
       AP: meanStd(rows.map((r) => r.AP)),
       AP50: meanStd(rows.map((r) => r.AP50)),
       AP75: meanStd(rows.map((r) => r.AP75)),
+      APs: meanStd(rows.map((r) => r.APs)),
+      APm: meanStd(rows.map((r) => r.APm)),
+      APl: meanStd(rows.map((r) => r.APl)),
       secondsPerIter: meanStd(rows.map((r) => r.secondsPerIter)),
+      paper: spec.paper ?? null,
     });
   }
   return { experiment: plan.file, description: plan.description ?? null, runs, summary };
@@ -122,9 +149,20 @@ function cell(m: MeanStd | null, scale: number, digits: number): string {
   return m.n > 1 ? `${mean} ± ${(m.std * scale).toFixed(digits)}` : mean;
 }
 
+/** The paper's figures of a row: `AP / AP50 / AP75` (– where not given), then `; S s/iter` when given. */
+function paperCell(p: SummaryRow['paper']): string {
+  if (p === null || p === undefined) return '–';
+  const aps = [p.AP, p.AP50, p.AP75];
+  const parts: string[] = [];
+  if (aps.some((v) => v !== undefined))
+    parts.push(aps.map((v) => (v === undefined ? '–' : v.toFixed(1))).join(' / '));
+  if (p.s_per_iter !== undefined) parts.push(`${p.s_per_iter} s/iter`);
+  return parts.length > 0 ? parts.join('; ') : '–';
+}
+
 /**
- * Markdown: per table of the plan, `| run | seeds | AP | AP50 | AP75 | s/iter |` with AP in percent
- * (mean ± std over the finished seeds).
+ * Markdown: per table of the plan, `| run | seeds | AP | AP50 | AP75 | APs | APm | APl | s/iter | paper |` with AP
+ * in percent (mean ± std over the finished seeds) and the paper's COCO figures (AP / AP50 / AP75, s/iter).
  */
 export function resultsMarkdown(plan: ExperimentPlan, results: ExperimentResults): string {
   const lines: string[] = ['# Experiment results', ''];
@@ -138,17 +176,22 @@ export function resultsMarkdown(plan: ExperimentPlan, results: ExperimentResults
     lines.push(
       `## ${table.title}`,
       '',
-      '| run | seeds | AP | AP50 | AP75 | s/iter |',
-      '|---|---|---|---|---|---|',
+      '| run | seeds | AP | AP50 | AP75 | APs | APm | APl | s/iter | paper (COCO): AP / AP50 / AP75 |',
+      '|---|---|---|---|---|---|---|---|---|---|',
     );
     for (const s of rows) {
+      const aps = AP_KEYS.map((k) => cell(s[k], 100, 1)).join(' | ');
       lines.push(
-        `| ${s.label} | ${s.seeds.length > 0 ? s.seeds.join(', ') : '–'} | ${cell(s.AP, 100, 1)} | ` +
-          `${cell(s.AP50, 100, 1)} | ${cell(s.AP75, 100, 1)} | ${cell(s.secondsPerIter, 1, 2)} |`,
+        `| ${s.label} | ${s.seeds.length > 0 ? s.seeds.join(', ') : '–'} | ${aps} | ` +
+          `${cell(s.secondsPerIter, 1, 2)} | ${paperCell(s.paper)} |`,
       );
     }
     lines.push('');
   }
-  lines.push('AP columns: COCO box AP in percent on the validation split, mean ± sample std over seeds.', '');
+  lines.push(
+    'AP columns: COCO box AP in percent on the validation split, mean ± sample std over seeds; – where a size',
+    'range has no objects. The paper column is COCO with an ImageNet-pretrained ResNet, for reference only.',
+    '',
+  );
   return lines.join('\n');
 }

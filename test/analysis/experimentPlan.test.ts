@@ -101,7 +101,13 @@ test('experiment results: per-run rows, mean ± std over seeds, markdown tables'
         { name: 'cost', title: 'Cost' },
       ],
       runs: [
-        { name: 'a', config: 'x.json', tables: ['cls', 'cost'], label: 'A loss' },
+        {
+          name: 'a',
+          config: 'x.json',
+          tables: ['cls', 'cost'],
+          label: 'A loss',
+          paper: { AP: 35.8, AP75: 38.1, s_per_iter: 0.824 },
+        },
         { name: 'b', config: 'x.json', tables: ['cls'] },
       ],
       seeds: [0, 1],
@@ -122,7 +128,14 @@ test('experiment results: per-run rows, mean ± std over seeds, markdown tables'
     gradStats: [],
     finalEval: {
       iter: 30,
-      metrics: { 'AP@[.50:.95]|all|100': ap, 'AP@.50|all|100': 2 * ap, 'AP@.75|all|100': ap / 2 },
+      metrics: {
+        'AP@[.50:.95]|all|100': ap,
+        'AP@.50|all|100': 2 * ap,
+        'AP@.75|all|100': ap / 2,
+        'AP@[.50:.95]|small|100': ap / 4,
+        'AP@[.50:.95]|medium|100': ap,
+        'AP@[.50:.95]|large|100': -1,
+      },
     },
   });
   const run = (name: string, seed: number) => ({
@@ -151,9 +164,16 @@ test('experiment results: per-run rows, mean ± std over seeds, markdown tables'
   assert.ok(Math.abs(a.AP!.std - Math.sqrt(0.02)) < 1e-12);
   assert.deepEqual(results.summary[1]!.seeds, [0]);
   const md = resultsMarkdown(plan, results);
-  assert.match(md, /## Classification\n\n\| run \| seeds \| AP \| AP50 \| AP75 \| s\/iter \|/);
-  assert.match(md, /\| A loss \| 0, 1 \| 40\.0 ± 14\.1 \| 80\.0 ± 28\.3 \| 20\.0 ± 7\.1 \| 1\.50 ± 0\.71 \|/);
-  assert.match(md, /\| b \| 0 \| 10\.0 \| 20\.0 \| 5\.0 \| 2\.00 \|/);
+  assert.equal(rows[0]!.APl, null); // COCO's -1: no large objects
+  assert.match(
+    md,
+    /## Classification\n\n\| run \| seeds \| AP \| AP50 \| AP75 \| APs \| APm \| APl \| s\/iter \| paper \(COCO\): AP \/ AP50 \/ AP75 \|/,
+  );
+  assert.match(
+    md,
+    /\| A loss \| 0, 1 \| 40\.0 ± 14\.1 \| 80\.0 ± 28\.3 \| 20\.0 ± 7\.1 \| 10\.0 ± 3\.5 \| 40\.0 ± 14\.1 \| – \| 1\.50 ± 0\.71 \| 35\.8 \/ – \/ 38\.1; 0\.824 s\/iter \|/,
+  );
+  assert.match(md, /\| b \| 0 \| 10\.0 \| 20\.0 \| 5\.0 \| 2\.5 \| 10\.0 \| – \| 2\.00 \| – \|/);
   assert.match(md, /Unfinished runs \(left out of the means\): b-seed1/);
   assert.equal(md.split('## Cost')[1]!.includes('| b |'), false);
 });
