@@ -1,13 +1,19 @@
 /**
- * `ghmdet experiment FILE [--out DIR] [--max-iters N] [--only a,b] [--dry-run]`: runs the training runs of an
+ * `ghmdet experiment FILE [--out DIR] [--max-iters N] [--only a,b] [--dry-run | --tabulate]`: runs the training runs of an
  * experiment file (src/analysis/experimentPlan.ts) one after the other, skipping finished ones, and writes the
  * results table (OUT/results.json, OUT/results.md). Running the same command again resumes an interrupted
- * experiment. `--max-iters` overrides every run's length (a smoke budget; use another `--out`).
+ * experiment. `--max-iters` overrides every run's length (a smoke budget; use another `--out`). `--tabulate`
+ * writes the results table from the run folders as they are (unfinished runs listed, left out of the means).
  */
 import { parseConfig } from '../config.js';
 import { setupBackend } from '../engine/backend.js';
 import { expandExperiment, loadExperimentPlan } from '../analysis/experimentPlan.js';
-import { isFinished, runExperiment, RESULTS_MD } from '../analysis/experimentRunner.js';
+import {
+  isFinished,
+  runExperiment,
+  writeExperimentResults,
+  RESULTS_MD,
+} from '../analysis/experimentRunner.js';
 import { trainDetector } from '../train/detectorRun.js';
 import { helpText, intFlag, parseArgs, stringFlag, type FlagSpec } from './args.js';
 import { join } from 'node:path';
@@ -19,6 +25,10 @@ const spec: Record<string, FlagSpec> = {
   'max-iters': { type: 'string', description: 'override every run length in iterations (smoke runs)' },
   only: { type: 'string', description: 'comma-separated run names to run (default: all)' },
   'dry-run': { type: 'boolean', description: 'list the runs and whether they are finished, run nothing' },
+  tabulate: {
+    type: 'boolean',
+    description: 'write the results table from the run folders as they are, run nothing',
+  },
   progress: { type: 'boolean', description: 'show each run’s progress bar' },
   backend: { type: 'string', description: 'tensorflow | wasm | cpu (default: auto)' },
   help: { type: 'boolean', description: 'show this help' },
@@ -51,6 +61,12 @@ export async function run(argv: string[]): Promise<number> {
       parseConfig(r.config, `${plan.file} run ${r.id}`); // a broken override fails here, before any training
       console.log(`${(await isFinished(r.runDir)) ? 'finished' : 'to run  '}  ${r.runDir}`);
     }
+    return 0;
+  }
+  if (args.flags['tabulate']) {
+    const results = await writeExperimentResults(plan, runs, out);
+    const done = results.runs.filter((r) => r.finished).length;
+    console.log(`experiment: ${done} of ${runs.length} runs finished; results in ${join(out, RESULTS_MD)}`);
     return 0;
   }
   await setupBackend({ backend: stringFlag(args, 'backend'), log: (l) => console.error(l) });

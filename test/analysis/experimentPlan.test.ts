@@ -19,6 +19,7 @@ import { parseRunLog, type RunFolder } from '../../src/analysis/runFiles.js';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir, writeRun } from './fixtures.js';
+import { run as experimentCommand } from '../../src/cli/experiment.js';
 
 const PAPER = fileURLToPath(new URL('../../configs/experiments/paper.json', import.meta.url));
 
@@ -207,6 +208,37 @@ test('experiment runner: a failing run is reported, the others run, and finished
       runExperiment(plan, [{ ...runs[0]!, config: { train: {} } }], { train, out: dir }),
       /run ce-seed0: invalid config/,
     );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('experiment --tabulate: tables the run folders as they are and trains nothing', async () => {
+  const dir = await tempDir('tabulate');
+  try {
+    const plan = await loadExperimentPlan(PAPER);
+    const [fl] = await expandExperiment(plan, { out: dir, only: ['fl'], seeds: [0] });
+    await writeRun(fl!.runDir, {
+      iters: 30,
+      evalIters: [30],
+      statsIters: [],
+      finalEval: true,
+      config: fl!.config,
+    });
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (l: string) => lines.push(l);
+    try {
+      assert.equal(await experimentCommand([PAPER, '--out', dir, '--only', 'ce,fl', '--tabulate']), 0);
+    } finally {
+      console.log = log;
+    }
+    assert.match(lines[0]!, /^experiment: 1 of 4 runs finished; results in /);
+    const md = await readFile(join(dir, 'results.md'), 'utf8');
+    assert.match(md, /Unfinished runs \(left out of the means\): ce-seed0, ce-seed1, fl-seed1/);
+    assert.match(md, /\| FL \+ SL1 \| 0 \| 31\.3 \| 50\.0 \| 25\.0 \|.*\| 35\.6 \/ 55\.6 \/ 38\.2 \|/);
+    // nothing was trained: the unfinished runs have no folder
+    await assert.rejects(readFile(join(dir, 'ce-seed0', 'log.jsonl')));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
