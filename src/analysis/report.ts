@@ -8,7 +8,7 @@
  * holds gradient statistics).
  */
 import { promises as fs } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { runComparisonFigure, runFigures, validationMetricNames, type Figure } from './figures.js';
 import { renderSvg } from './renderSvg.js';
 import { readRunFolder, type RunFolder } from './runFiles.js';
@@ -18,6 +18,11 @@ export interface ReportOptions {
   title?: string;
   /** Most configuration entries listed per run (the rest are counted). Default 80. */
   maxConfigEntries?: number;
+  /**
+   * Also write every figure as a standalone SVG file into this folder (created): `<run name>-<figure id>.svg`
+   * for a run's figures, `compare-<figure id>.svg` for the comparison of several runs. Default: none.
+   */
+  svgDir?: string;
 }
 
 /** Escapes text for HTML element content and attribute values. */
@@ -80,8 +85,13 @@ export function scopeSvgIds(svg: string, scope: string): string {
     .replace(/href="#([^"]+)"/g, `href="#${scope}-$1"`);
 }
 
-async function figureHtml(fig: Figure, scope: string): Promise<string> {
-  const svg = scopeSvgIds(await renderSvg(fig.spec), scope);
+async function figureHtml(fig: Figure, scope: string, svgFile: string | null): Promise<string> {
+  const standalone = await renderSvg(fig.spec);
+  if (svgFile !== null) {
+    await fs.mkdir(dirname(svgFile), { recursive: true });
+    await fs.writeFile(svgFile, standalone);
+  }
+  const svg = scopeSvgIds(standalone, scope);
   return [
     `<figure id="${escapeHtml(scope)}">`,
     `<figcaption><strong>${escapeHtml(fig.title)}</strong>. ${escapeHtml(fig.caption)}</figcaption>`,
@@ -135,10 +145,15 @@ function headFitTable(run: RunFolder): string | null {
   );
 }
 
+/** A run name as a file-name part: anything but letters, digits, '.', '_' and '-' becomes '_'. */
+function safeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
 async function runSection(
   run: RunFolder,
   runIndex: string,
-  o: Required<Omit<ReportOptions, 'title'>>,
+  o: { maxConfigEntries: number; svgDir: string | null },
 ): Promise<string> {
   const parts = [`<section><h2>${escapeHtml(run.name)}</h2>`, `<p class="path">${escapeHtml(run.dir)}</p>`];
   if (run.config !== null) {
@@ -164,7 +179,10 @@ async function runSection(
   if (fit !== null) parts.push(fit);
   const figs = runFigures(run);
   if (figs.length > 0) parts.push('<h3>Figures</h3>', '<div class="figures">');
-  for (const f of figs) parts.push(await figureHtml(f, `${runIndex}-${f.id}`));
+  for (const f of figs) {
+    const file = o.svgDir === null ? null : join(o.svgDir, `${safeName(run.name)}-${f.id}.svg`);
+    parts.push(await figureHtml(f, `${runIndex}-${f.id}`, file));
+  }
   if (figs.length > 0) parts.push('</div>');
   else parts.push('<p>No log records or gradient statistics to plot.</p>');
   parts.push('</section>');
@@ -188,7 +206,9 @@ svg { max-width: 100%; height: auto; }
 /** The report of already loaded runs, as one HTML string. */
 export async function buildReport(runs: RunFolder[], options: ReportOptions = {}): Promise<string> {
   if (runs.length === 0) throw new Error('buildReport: runs is empty; expected at least one run folder');
-  const o = { maxConfigEntries: options.maxConfigEntries ?? 80 };
+  const o = { maxConfigEntries: options.maxConfigEntries ?? 80, svgDir: options.svgDir ?? null };
+  const compareFile = (fig: Figure): string | null =>
+    o.svgDir === null ? null : join(o.svgDir, `compare-${fig.id}.svg`);
   const title = options.title ?? `ghmdet report: ${runs.map((r) => r.name).join(', ')}`;
   const body: string[] = [`<h1>${escapeHtml(title)}</h1>`];
   if (runs.length > 1) {
@@ -197,11 +217,11 @@ export async function buildReport(runs: RunFolder[], options: ReportOptions = {}
     const headline = metrics.find((m) => /^bbox_mAP$|^AP$/.test(m)) ?? metrics[0];
     if (runs.some((r) => r.log.train.some((e) => e.losses['loss'] !== undefined))) {
       const fig = runComparisonFigure(runs, 'loss', 'loss');
-      body.push(await figureHtml(fig, fig.id));
+      body.push(await figureHtml(fig, fig.id, compareFile(fig)));
     }
     if (headline !== undefined) {
       const fig = runComparisonFigure(runs, 'val', headline);
-      body.push(await figureHtml(fig, fig.id));
+      body.push(await figureHtml(fig, fig.id, compareFile(fig)));
     }
     body.push('</div>');
   }

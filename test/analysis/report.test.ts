@@ -65,7 +65,10 @@ test('report: one run and a set of runs give self-contained pages with one <svg 
     const log = console.log;
     console.log = (l: string) => lines.push(l);
     try {
-      assert.equal(await reportCommand([a, b, '--out', out, '--title', 'GHM vs FL']), 0);
+      assert.equal(
+        await reportCommand([a, b, '--out', out, '--title', 'GHM vs FL', '--svg-dir', join(dir, 'svg')]),
+        0,
+      );
     } finally {
       console.log = log;
     }
@@ -77,6 +80,14 @@ test('report: one run and a set of runs give self-contained pages with one <svg 
     // comparison: 2 figures; run a: 10; run b (no statistics): loss + validation
     assert.equal(count(two, '<figure'), 2 + 10 + 2);
     assert.equal(count(two, '<svg'), count(two, '<figure'));
+    // --svg-dir: the same figures as standalone SVG files, named by run (unsafe characters replaced)
+    const svgs = (await fs.readdir(join(dir, 'svg'))).sort();
+    assert.equal(svgs.length, count(two, '<figure'));
+    assert.equal(svgs.filter((f) => f.startsWith('compare-')).length, 2);
+    assert.equal(svgs.filter((f) => f.startsWith('ghmc-')).length, 10);
+    assert.equal(svgs.filter((f) => f.startsWith('focal_b_-')).length, 2);
+    for (const f of svgs)
+      assert.match(await fs.readFile(join(dir, 'svg', f), 'utf8'), /^<svg[^>]*>[\s\S]*<\/svg>\s*$/);
     assert.match(two, /<th>bbox_mAP<\/th>/);
     assert.match(two, /<th>AP@\[.50:.95\]\|all\|100<\/th>/);
     assert.match(two, /Last periodic evaluation \(iteration 60\)/);
