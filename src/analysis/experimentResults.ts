@@ -7,6 +7,7 @@
  * Seconds per iteration = batch size / mean images-per-second of the `train` records after the first (the
  * first interval includes start-up); null when the log has fewer than two records.
  */
+import { relative, sep } from 'node:path';
 import type { ExperimentPlan, ExperimentRun, ExperimentRunSpec } from './experimentPlan.js';
 import type { RunFolder } from './runFiles.js';
 
@@ -140,7 +141,10 @@ export function summarizeResults(plan: ExperimentPlan, runs: RunResult[]): Exper
       paper: spec.paper ?? null,
     });
   }
-  return { experiment: plan.file, description: plan.description ?? null, runs, summary };
+  // Relative to the working directory (the repository root for the shipped files), so results files name no
+  // particular machine's paths.
+  const experiment = relative(process.cwd(), plan.file).split(sep).join('/') || plan.file;
+  return { experiment, description: plan.description ?? null, runs, summary };
 }
 
 function cell(m: MeanStd | null, scale: number, digits: number): string {

@@ -236,6 +236,8 @@ test('experiment --tabulate: tables the run folders as they are and trains nothi
     assert.match(lines[0]!, /^experiment: 1 of 4 runs finished; results in /);
     const md = await readFile(join(dir, 'results.md'), 'utf8');
     assert.match(md, /Unfinished runs \(left out of the means\): ce-seed0, ce-seed1, fl-seed1/);
+    const json = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as { experiment: string };
+    assert.equal(json.experiment, 'configs/experiments/paper.json'); // relative, from the repository root
     assert.match(md, /\| FL \+ SL1 \| 0 \| 31\.3 \| 50\.0 \| 25\.0 \|.*\| 35\.6 \/ 55\.6 \/ 38\.2 \|/);
     // nothing was trained: the unfinished runs have no folder
     await assert.rejects(readFile(join(dir, 'ce-seed0', 'log.jsonl')));
