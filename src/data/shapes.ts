@@ -361,10 +361,12 @@ async function removeShapesFiles(dir: string): Promise<void> {
 /**
  * Generates the dataset only if `dir` does not already hold one made by this generator version with the
  * same parameters (its marker file says so); otherwise returns its summary without touching it.
+ * `onGenerate` is called before a generation starts, with why it is needed and the resolved options.
  */
 export async function ensureShapesDataset(
   dir: string,
   options: ShapesOptions = {},
+  onGenerate?: (reason: 'absent' | 'parameters differ', options: ResolvedShapesOptions) => void,
 ): Promise<ShapesDatasetSummary> {
   const o = resolveShapesOptions(options);
   let existing: string | undefined;
@@ -373,7 +375,10 @@ export async function ensureShapesDataset(
   } catch {
     existing = undefined;
   }
-  if (existing !== marker(o)) return generateShapesDataset(dir, o);
+  if (existing !== marker(o)) {
+    onGenerate?.(existing === undefined ? 'absent' : 'parameters differ', o);
+    return generateShapesDataset(dir, o);
+  }
   const summary = async (split: 'train' | 'val') => {
     const paths = shapesSplitPaths(dir, split);
     const json = JSON.parse(await readFile(paths.annotationFile, 'utf8')) as {

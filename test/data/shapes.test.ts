@@ -154,13 +154,16 @@ test('shapes: annotation noise hits the training split only, in the asked amount
 test('ensureShapesDataset: generates when absent, reuses when the parameters match, regenerates when not', async () => {
   const dir = await tempDir();
   try {
-    const first = await ensureShapesDataset(dir, { ...tiny, val: 1 });
+    const reasons: string[] = [];
+    const note = (reason: string, o: { val: number }) => reasons.push(`${reason} val=${o.val}`);
+    const first = await ensureShapesDataset(dir, { ...tiny, val: 1 }, note);
     assert.equal(first.generated, true);
-    const again = await ensureShapesDataset(dir, { ...tiny, val: 1 });
+    const again = await ensureShapesDataset(dir, { ...tiny, val: 1 }, note);
     assert.equal(again.generated, false);
     assert.deepEqual({ ...again, generated: true }, first);
-    const changed = await ensureShapesDataset(dir, { ...tiny, val: 1, seed: 9 });
+    const changed = await ensureShapesDataset(dir, { ...tiny, val: 1, seed: 9 }, note);
     assert.equal(changed.generated, true);
+    assert.deepEqual(reasons, ['absent val=1', 'parameters differ val=1']);
     const files = await readdir(join(dir, 'val'));
     assert.deepEqual(files, ['000001.png']);
   } finally {
