@@ -50,7 +50,10 @@ export function statsOptionsFor(model: RetinaNetConfig): GradientStatsOptions {
   return o;
 }
 
-/** One line on where the gradient norm sits: the shares of easy (g < 0.1) and very hard (g >= 0.9) pairs. */
+/**
+ * Summary lines: where the gradient norm sits (the shares of easy (g < 0.1) and very hard (g >= 0.9) pairs), how much
+ * of the background scores p >= 0.1, and the head's fit when the statistics hold it.
+ */
 export function describeStats(stats: GradientStats): string[] {
   const lines: string[] = [];
   const c = stats.classification;
@@ -63,6 +66,12 @@ export function describeStats(stats: GradientStats): string[] {
       `classification: ${c.numValid} valid (anchor, class) pairs, ${c.numPositive} positive; ` +
         `g < 0.1: ${(100 * share(0, 0.1)).toFixed(2)} %, g >= 0.9: ${(100 * share(0.9, 2)).toFixed(4)} %; ` +
         `${c.ghmc.nonEmpty}/${c.ghmc.bins} GHM-C regions occupied`,
+    );
+    // For a negative pair g = p, so the fine bins from g = 0.1 up count the background scored p >= 0.1.
+    const risen = c.negativeCounts.reduce((a, n, i) => a + (i / f.bins >= 0.1 - 1e-9 ? n : 0), 0);
+    lines.push(
+      `classification background: ${risen} of ${c.numNegative} negative pairs ` +
+        `(${((100 * risen) / Math.max(c.numNegative, 1)).toFixed(2)} %) score p >= 0.1`,
     );
     if (c.positiveTop1 !== undefined && c.positiveAnchors !== undefined)
       lines.push(

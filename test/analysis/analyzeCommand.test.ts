@@ -37,10 +37,21 @@ test('analyze: the summary lines report counts and occupied regions', async () =
     lines[0]!,
     /^classification: 10 valid \(anchor, class\) pairs, 2 positive; g < 0\.1: \d+\.\d\d %/,
   );
+  const stats = smallStats(5);
+  const c = stats.classification!;
+  const risen = c.negativeCounts.slice(c.fine.bins / 10).reduce((a, n) => a + n, 0);
+  assert.ok(
+    risen > 0 && risen < c.numNegative,
+    `the fixture has negatives on both sides of p = 0.1 (${risen})`,
+  );
+  assert.equal(
+    describeStats(stats)[1],
+    `classification background: ${risen} of 8 negative pairs (${((100 * risen) / 8).toFixed(2)} %) score p >= 0.1`,
+  );
   assert.match(
-    lines[1]!,
+    lines[2]!,
     /^classification fit: top-scoring class = label on \d+\.\d % of 2 positive anchors/,
   );
-  assert.match(lines[2]!, /^regression: 2 positives, 8 coordinates; \d+\/10 GHM-R regions occupied$/);
-  assert.match(lines[3]!, /^regression fit, correlation .*: dx -?\d\.\d\d \(.*\), dy .*, dw .*, dh .*$/);
+  assert.match(lines[3]!, /^regression: 2 positives, 8 coordinates; \d+\/10 GHM-R regions occupied$/);
+  assert.match(lines[4]!, /^regression fit, correlation .*: dx -?\d\.\d\d \(.*\), dy .*, dw .*, dh .*$/);
 });
