@@ -59,16 +59,17 @@ export function describeStats(stats: GradientStats): string[] {
   const c = stats.classification;
   if (c !== null) {
     const f = c.fine;
-    const share = (lo: number, hi: number): number =>
-      f.counts.reduce((a, n, i) => a + ((i + 0.5) / f.bins >= lo && (i + 0.5) / f.bins < hi ? n : 0), 0) /
-      Math.max(c.numValid, 1);
+    // Elements of `counts` in the fine bins whose centres lie in [lo, hi).
+    const inRange = (counts: readonly number[], lo: number, hi: number): number =>
+      counts.reduce((a, n, i) => a + ((i + 0.5) / f.bins >= lo && (i + 0.5) / f.bins < hi ? n : 0), 0);
+    const share = (lo: number, hi: number): number => inRange(f.counts, lo, hi) / Math.max(c.numValid, 1);
     lines.push(
       `classification: ${c.numValid} valid (anchor, class) pairs, ${c.numPositive} positive; ` +
         `g < 0.1: ${(100 * share(0, 0.1)).toFixed(2)} %, g >= 0.9: ${(100 * share(0.9, 2)).toFixed(4)} %; ` +
         `${c.ghmc.nonEmpty}/${c.ghmc.bins} GHM-C regions occupied`,
     );
     // For a negative pair g = p, so the fine bins from g = 0.1 up count the background scored p >= 0.1.
-    const risen = c.negativeCounts.reduce((a, n, i) => a + (i / f.bins >= 0.1 - 1e-9 ? n : 0), 0);
+    const risen = inRange(c.negativeCounts, 0.1, 2);
     lines.push(
       `classification background: ${risen} of ${c.numNegative} negative pairs ` +
         `(${((100 * risen) / Math.max(c.numNegative, 1)).toFixed(2)} %) score p >= 0.1`,
