@@ -25,6 +25,11 @@ export const AP_NAMES = {
 export type ApName = keyof typeof AP_NAMES;
 const AP_KEYS = Object.keys(AP_NAMES) as ApName[];
 
+/** One value per AP column, in column order. */
+function perAp<T>(f: (k: ApName) => T): Record<ApName, T> {
+  return Object.fromEntries(AP_KEYS.map((k) => [k, f(k)])) as Record<ApName, T>;
+}
+
 export interface RunResult {
   id: string;
   name: string;
@@ -109,12 +114,7 @@ export function runResult(run: ExperimentRun, folder: RunFolder | null): RunResu
     tables: run.tables,
     finished: folder?.finalEval !== null && folder?.finalEval !== undefined,
     iterations: last?.iter ?? null,
-    AP: metric('AP'),
-    AP50: metric('AP50'),
-    AP75: metric('AP75'),
-    APs: metric('APs'),
-    APm: metric('APm'),
-    APl: metric('APl'),
+    ...perAp(metric),
     secondsPerIter: speeds.length > 0 ? batch / (speeds.reduce((a, b) => a + b, 0) / speeds.length) : null,
     finalLoss: last?.losses['loss'] ?? null,
   };
@@ -131,12 +131,7 @@ export function summarizeResults(plan: ExperimentPlan, runs: RunResult[]): Exper
       label: spec.label ?? spec.name,
       tables: spec.tables,
       seeds: rows.map((r) => r.seed),
-      AP: meanStd(rows.map((r) => r.AP)),
-      AP50: meanStd(rows.map((r) => r.AP50)),
-      AP75: meanStd(rows.map((r) => r.AP75)),
-      APs: meanStd(rows.map((r) => r.APs)),
-      APm: meanStd(rows.map((r) => r.APm)),
-      APl: meanStd(rows.map((r) => r.APl)),
+      ...perAp((k) => meanStd(rows.map((r) => r[k]))),
       secondsPerIter: meanStd(rows.map((r) => r.secondsPerIter)),
       paper: spec.paper ?? null,
     });

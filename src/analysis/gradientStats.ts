@@ -388,14 +388,8 @@ function regressionRows(input: RegressionInput, o: Required<GradientStatsOptions
 function deltaFit(m: Float64Array): DeltaFit {
   const fit: DeltaFit = { correlation: [], targetStd: [], predStd: [] };
   for (let c = 0; c < 4; c++) {
-    const [n, sp, st, spp, stt, spt] = [0, 1, 2, 3, 4, 5].map((r) => m[r * 4 + c]!) as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
+    const at = (row: number): number => m[row * 4 + c]!;
+    const [n, sp, st, spp, stt, spt] = [at(0), at(1), at(2), at(3), at(4), at(5)];
     const varP = n > 0 ? Math.max(spp / n - (sp / n) ** 2, 0) : 0;
     const varT = n > 0 ? Math.max(stt / n - (st / n) ** 2, 0) : 0;
     const cov = n > 0 ? spt / n - (sp / n) * (st / n) : 0;

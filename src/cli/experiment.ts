@@ -1,8 +1,8 @@
 /**
- * `ghmdet experiment FILE [--out DIR] [--max-iters N] [--only a,b] [--dry-run | --tabulate]`: runs the training runs of an
- * experiment file (src/analysis/experimentPlan.ts) one after the other, skipping finished ones, and writes the
- * results table (OUT/results.json, OUT/results.md). Running the same command again resumes an interrupted
- * experiment. `--max-iters` overrides every run's length (a smoke budget; use another `--out`). `--tabulate`
+ * `ghmdet experiment FILE [--out DIR] [--max-iters N] [--only a,b] [--dry-run | --tabulate]`: runs the training
+ * runs of an experiment file (src/analysis/experimentPlan.ts) one after the other, skipping finished ones, and
+ * writes the results table (OUT/results.json, OUT/results.md). Running the same command again resumes an
+ * interrupted experiment. `--max-iters` overrides every run's length (a smoke budget; use another `--out`). `--tabulate`
  * writes the results table from the run folders as they are (unfinished runs listed, left out of the means).
  */
 import { parseConfig } from '../config.js';
