@@ -75,6 +75,12 @@ const headSchema = z.object({
   featChannels: posInt,
   /** Prior probability of the classification bias: bias = -log((1 - p) / p). */
   priorProb: z.number().gt(0).lt(1),
+  /**
+   * Normalisation after each stacked conv: 'none' (the reference RetinaNet head) or 'BN': BatchNorm with its own
+   * statistics and affine parameters per pyramid level while the conv weights stay shared (EfficientDet's head);
+   * the head then trains from scratch much faster. Its momentum and epsilon are the backbone's.
+   */
+  norm: z.enum(['none', 'BN']),
   anchor_generator: z.object({
     octave_base_scale: z.number().positive(),
     scales_per_octave: posInt,
@@ -146,6 +152,7 @@ export type LossConfig = { type: string; loss_weight?: number; [k: string]: unkn
 /** Reference GHM head/test settings shared by both presets (spec section 4). */
 const REFERENCE_HEAD: Omit<HeadConfig, 'stackedConvs' | 'featChannels' | 'anchor_generator'> = {
   priorProb: 0.01,
+  norm: 'none',
   assigner: {
     pos_iou_thr: 0.5,
     neg_iou_thr: 0.4,

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { HeadConfig } from './config.js';
-import { Conv2d } from './layers.js';
+import { BatchNorm, Conv2d } from './layers.js';
 import type { DetectorLoss, LossBuilder } from './lossContract.js';
 import type { ParamStore } from './params.js';
 import type { ImageTargets } from './targets.js';
@@ -38,6 +38,9 @@ export class RetinaHead {
   readonly numAnchors: number;
   private readonly clsConvs: Conv2d[] = [];
   private readonly regConvs: Conv2d[] = [];
+  /** With `norm: 'BN'`: `clsNorms[i][level]`, `regNorms[i][level]`; empty otherwise. */
+  private readonly clsNorms: BatchNorm[][] = [];
+  private readonly regNorms: BatchNorm[][] = [];
   private readonly clsOut: Conv2d;
   private readonly regOut: Conv2d;
   private losses: { cls: DetectorLoss; bbox: DetectorLoss } | null = null;
@@ -48,14 +51,25 @@ export class RetinaHead {
     readonly numClasses: number,
     inChannels: number,
     private readonly buildLoss: LossBuilder | undefined,
+    norm: { momentum: number; eps: number } = { momentum: 0.1, eps: 1e-5 },
   ) {
     const ag = cfg.anchor_generator;
     this.numAnchors = ag.ratios.length * ag.scales_per_octave;
     const init = { kind: 'normal', std: 0.01 } as const;
+    const withBn = cfg.norm === 'BN';
+    const levelNorms = (name: string): BatchNorm[] =>
+      ag.strides.map(
+        (_, l) => new BatchNorm(params, `${name}/bn_level${l}`, cfg.featChannels, norm.momentum, norm.eps),
+      );
     for (let i = 0; i < cfg.stackedConvs; i++) {
       const inC = i === 0 ? inChannels : cfg.featChannels;
-      this.clsConvs.push(new Conv2d(params, `head/cls_convs${i}`, inC, cfg.featChannels, 3, 1, init, true));
-      this.regConvs.push(new Conv2d(params, `head/reg_convs${i}`, inC, cfg.featChannels, 3, 1, init, true));
+      // A conv followed by BN needs no bias (BN's beta takes its place).
+      this.clsConvs.push(new Conv2d(params, `head/cls_convs${i}`, inC, cfg.featChannels, 3, 1, init, !withBn));
+      this.regConvs.push(new Conv2d(params, `head/reg_convs${i}`, inC, cfg.featChannels, 3, 1, init, !withBn));
+      if (withBn) {
+        this.clsNorms.push(levelNorms(`head/cls_convs${i}`));
+        this.regNorms.push(levelNorms(`head/reg_convs${i}`));
+      }
     }
     const lastC = cfg.stackedConvs > 0 ? cfg.featChannels : inChannels;
     const priorBias = -Math.log((1 - cfg.priorProb) / cfg.priorProb);
@@ -81,18 +95,26 @@ export class RetinaHead {
     return this.losses;
   }
 
-  /** @param feats pyramid maps `P_l: [B, H_l, W_l, C]`. */
-  apply(feats: tf.Tensor4D[]): HeadOutputs {
+  /**
+   * @param feats pyramid maps `P_l: [B, H_l, W_l, C]`.
+   * @param training with `norm: 'BN'`, batch statistics (and running-statistics update) when true.
+   */
+  apply(feats: tf.Tensor4D[], training = false): HeadOutputs {
     const featureSizes = feats.map((f) => [f.shape[1], f.shape[2]] as [number, number]);
+    const branch = (x: tf.Tensor4D, convs: Conv2d[], norms: BatchNorm[][], level: number): tf.Tensor4D => {
+      convs.forEach((conv, i) => {
+        const y = conv.apply(x);
+        x = tf.relu(norms.length > 0 ? norms[i]![level]!.apply(y, training) : y);
+      });
+      return x;
+    };
     const out = tf.tidy(() => {
       const cls: tf.Tensor3D[] = [];
       const reg: tf.Tensor3D[] = [];
-      for (const f of feats) {
+      for (const [level, f] of feats.entries()) {
         const [b, h, w] = [f.shape[0], f.shape[1], f.shape[2]];
-        let c: tf.Tensor4D = f;
-        for (const conv of this.clsConvs) c = tf.relu(conv.apply(c));
-        let r: tf.Tensor4D = f;
-        for (const conv of this.regConvs) r = tf.relu(conv.apply(r));
+        const c = branch(f, this.clsConvs, this.clsNorms, level);
+        const r = branch(f, this.regConvs, this.regNorms, level);
         // [B, H, W, A*K] -> [B, H*W*A, K]: NHWC row-major order gives (y, x, anchor), the anchor generator's order.
         cls.push(tf.reshape(this.clsOut.apply(c), [b, h * w * this.numAnchors, this.numClasses]));
         reg.push(tf.reshape(this.regOut.apply(r), [b, h * w * this.numAnchors, 4]));

@@ -70,6 +70,7 @@ export class RetinaNet {
       this.config.numClasses,
       this.config.neck.outChannels,
       options.buildLoss ?? ((cfg) => buildLoss(cfg)),
+      { momentum: this.config.backbone.normMomentum, eps: this.config.backbone.normEps },
     );
   }
 
@@ -117,7 +118,7 @@ export class RetinaNet {
     const feats = this.backbone.apply(images, training);
     const pyramid = this.neck.apply(feats);
     tf.dispose(feats);
-    const out = this.head.apply(pyramid);
+    const out = this.head.apply(pyramid, training);
     tf.dispose(pyramid);
     return out;
   }

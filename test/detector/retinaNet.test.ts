@@ -23,6 +23,9 @@ export const TINY = {
   preprocess: { img_scale: [64, 64] },
 };
 
+/** The tiny detector's pyramid levels (P3-P5). */
+const TINY_LEVELS = [0, 1, 2];
+
 /** Losses whose value depends only on the predictions (no EMA state), for the overfitting test. */
 const FOCAL_SL1 = {
   loss_cls: { type: 'FocalLoss', gamma: 2, alpha: 0.25, loss_weight: 1 },
@@ -348,4 +351,53 @@ test('save -> load gives identical weights and identical detections (TF.js model
     opt.dispose();
     model.dispose();
   }
+});
+
+test('head norm "BN": shared conv weights, BatchNorm per pyramid level; training moves each level its own way; save -> load keeps detections', async () => {
+  await setupBackend({ backend: 'cpu' });
+  const cfg = {
+    ...TINY,
+    head: { ...TINY.head, ...FOCAL_SL1, norm: 'BN' },
+    test_cfg: { score_thr: 0.001, nms_pre: 50, max_per_img: 20 },
+  };
+  const model = new RetinaNet(cfg, { seed: 2 });
+  const vars = model.namedVariables();
+  assert.ok(vars.has('head/cls_convs0/kernel') && vars.has('head/reg_convs0/kernel'));
+  assert.ok(!vars.has('head/cls_convs0/bias'), 'a conv followed by BN has no bias');
+  const levels = TINY_LEVELS.map((l) => `head/cls_convs0/bn_level${l}/moving_mean`);
+  for (const name of levels) assert.ok(vars.has(name), name);
+  assert.ok(!vars.has(`head/cls_convs0/bn_level${TINY_LEVELS.length}/moving_mean`));
+
+  const { images, gts } = tinyBatch();
+  const opt = tf.train.sgd(0.01);
+  trainStep(model, opt, images, gts);
+  const means = levels.map((n) => Array.from(vars.get(n)!.dataSync()));
+  for (const m of means) assert.ok(m.some((v) => v !== 0), 'a level statistic did not move');
+  assert.notDeepEqual(means[0], means[1], 'levels 0 and 1 share their statistics');
+  // Inference uses the running statistics and leaves them alone.
+  const first = model.predict(images);
+  assert.deepEqual(Array.from(vars.get(levels[0]!)!.dataSync()), means[0]);
+  assert.deepEqual(
+    model.predict(images).map((p) => Array.from(p.scores)),
+    first.map((p) => Array.from(p.scores)),
+  );
+
+  const dir = await mkdtemp(join(tmpdir(), 'ghmdet-headbn-'));
+  try {
+    await saveRetinaNet(model, nodeFileHandler(dir));
+    const loaded = await loadRetinaNet(nodeFileHandler(dir));
+    assert.equal(loaded.config.head.norm, 'BN');
+    const img = tf.tidy(() => tf.mul(tf.randomUniform([64, 64, 3], 0, 1, 'float32', 7), 255)) as tf.Tensor3D;
+    const a = await model.detect(img);
+    assert.ok(a.length > 0);
+    assert.deepEqual(await loaded.detect(img), a);
+    img.dispose();
+    loaded.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  assert.throws(() => parseRetinaNetConfig({ head: { norm: 'GN' } }), /head\.norm/);
+  tf.dispose(images);
+  opt.dispose();
+  model.dispose();
 });
