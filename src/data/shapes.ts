@@ -6,6 +6,7 @@
  *   train/000001.png ...              val/000001.png ...
  *   annotations/instances_train.json  annotations/instances_val.json   (COCO instances, bbox xywh)
  *   shapes-dataset.json               (marker: generator version + parameters; written last)
+ *   .shapes-generating.lock           (only while a generation runs: the writer's pid)
  *
  * Per image: a background (gradient, colour blobs or stripes), then 1..maxObjects class shapes and
  * 0..maxDistractors distractors (stars, lines, partial class shapes, class shapes not in the class list)
@@ -40,10 +41,13 @@ import {
   type NoiseCounts,
 } from './annotationNoise.js';
 import { writePng } from './image.js';
+import { withFileLock } from '../utils/fileLock.js';
 
 /** Bumped whenever the generator's output for the same options changes (invalidates `ensureShapesDataset`). */
 export const SHAPES_GENERATOR_VERSION = 2;
 export const SHAPES_MARKER_FILE = 'shapes-dataset.json';
+/** Held while a generation writes the folder (see `withFileLock`). */
+export const SHAPES_LOCK_FILE = '.shapes-generating.lock';
 
 export interface ShapesOptions {
   /** Training images. Default 600. */
@@ -339,12 +343,20 @@ function marker(o: ResolvedShapesOptions): string {
   return JSON.stringify({ generator_version: SHAPES_GENERATOR_VERSION, parameters: o });
 }
 
-/** Generates the dataset under `dir` (overwriting the generator's own files there); see the module comment. */
+/**
+ * Generates the dataset under `dir` (overwriting the generator's own files there); see the module comment.
+ * Holds `dir`'s generation lock meanwhile, so two processes never write the same folder at once.
+ */
 export async function generateShapesDataset(
   dir: string,
   options: ShapesOptions = {},
 ): Promise<ShapesDatasetSummary> {
   const o = resolveShapesOptions(options);
+  await mkdir(dir, { recursive: true });
+  return withFileLock(join(dir, SHAPES_LOCK_FILE), () => writeDataset(dir, o));
+}
+
+async function writeDataset(dir: string, o: ResolvedShapesOptions): Promise<ShapesDatasetSummary> {
   await removeShapesFiles(dir);
   const train = await writeSplit(dir, 'train', o.train, o);
   const val = await writeSplit(dir, 'val', o.val, o);
@@ -361,23 +373,37 @@ async function removeShapesFiles(dir: string): Promise<void> {
 /**
  * Generates the dataset only if `dir` does not already hold one made by this generator version with the
  * same parameters (its marker file says so); otherwise returns its summary without touching it.
- * `onGenerate` is called before a generation starts, with why it is needed and the resolved options.
+ * `onGenerate` is called before a generation starts, with why it is needed and the resolved options;
+ * `onWait` when another process (or task) is generating into `dir`: this call waits for it, then looks again.
  */
 export async function ensureShapesDataset(
   dir: string,
   options: ShapesOptions = {},
   onGenerate?: (reason: 'absent' | 'parameters differ', options: ResolvedShapesOptions) => void,
+  onWait?: (holderPid: number) => void,
 ): Promise<ShapesDatasetSummary> {
   const o = resolveShapesOptions(options);
-  let existing: string | undefined;
-  try {
-    existing = await readFile(join(dir, SHAPES_MARKER_FILE), 'utf8');
-  } catch {
-    existing = undefined;
-  }
-  if (existing !== marker(o)) {
-    onGenerate?.(existing === undefined ? 'absent' : 'parameters differ', o);
-    return generateShapesDataset(dir, o);
+  const readMarker = async (): Promise<string | undefined> => {
+    try {
+      return await readFile(join(dir, SHAPES_MARKER_FILE), 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  if ((await readMarker()) !== marker(o)) {
+    await mkdir(dir, { recursive: true });
+    const generated = await withFileLock(
+      join(dir, SHAPES_LOCK_FILE),
+      async () => {
+        // Another process may have generated it while this one waited for the lock.
+        const existing = await readMarker();
+        if (existing === marker(o)) return null;
+        onGenerate?.(existing === undefined ? 'absent' : 'parameters differ', o);
+        return writeDataset(dir, o);
+      },
+      { onWait },
+    );
+    if (generated !== null) return generated;
   }
   const summary = async (split: 'train' | 'val') => {
     const paths = shapesSplitPaths(dir, split);

@@ -49,11 +49,15 @@ export interface RunData {
 export async function loadData(data: DataConfig, log: (line: string) => void = () => {}): Promise<RunData> {
   switch (data.type) {
     case 'shapes': {
-      const summary = await ensureShapesDataset(data.root, data.shapes as ShapesOptions, (reason, o) =>
-        log(
-          `generating shapes dataset in ${data.root} (${o.train} train / ${o.val} val images` +
-            `${reason === 'absent' ? '' : ', replacing the one there, made with other parameters'})`,
-        ),
+      const summary = await ensureShapesDataset(
+        data.root,
+        data.shapes as ShapesOptions,
+        (reason, o) =>
+          log(
+            `generating shapes dataset in ${data.root} (${o.train} train / ${o.val} val images` +
+              `${reason === 'absent' ? '' : ', replacing the one there, made with other parameters'})`,
+          ),
+        (pid) => log(`waiting for process ${pid}, which is generating the shapes dataset in ${data.root}`),
       );
       log(
         `${summary.generated ? 'generated' : 'found'} shapes dataset in ${data.root}: ` +

@@ -1,12 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Random } from '../../src/utils/random.js';
 import { coverage, makeCanvas } from '../../src/data/raster.js';
 import { SHAPE_CLASSES, makeClassShape } from '../../src/data/shapeGeometry.js';
 import {
+  SHAPES_LOCK_FILE,
   ensureShapesDataset,
   generateShapesDataset,
   resolveShapesOptions,
@@ -167,6 +170,45 @@ test('ensureShapesDataset: generates when absent, reuses when the parameters mat
     const files = await readdir(join(dir, 'val'));
     assert.deepEqual(files, ['000001.png']);
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('ensureShapesDataset: concurrent calls generate once; a live lock holder is waited for, a dead one taken over', async () => {
+  const dir = await tempDir();
+  const lock = join(dir, SHAPES_LOCK_FILE);
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+  try {
+    // Two calls at once in one process: one generates, the other waits and finds it.
+    const waits: number[] = [];
+    const results = await Promise.all([
+      ensureShapesDataset(dir, tiny, undefined, (pid) => waits.push(pid)),
+      ensureShapesDataset(dir, tiny, undefined, (pid) => waits.push(pid)),
+    ]);
+    assert.deepEqual(results.map((r) => r.generated).sort(), [false, true]);
+    assert.deepEqual(waits, [process.pid]);
+    assert.deepEqual(await readdir(join(dir, 'train')), [
+      '000001.png',
+      '000002.png',
+      '000003.png',
+      '000004.png',
+      '000005.png',
+    ]);
+    assert.equal(existsSync(lock), false, 'the lock outlived the generation');
+
+    // Another live process holds the lock: the call waits; once that process dies, its lock is stale and taken over.
+    await writeFile(lock, String(child.pid));
+    let waitedFor = 0;
+    const pending = ensureShapesDataset(dir, { ...tiny, seed: 4 }, undefined, (pid) => {
+      waitedFor = pid;
+      child.kill();
+    });
+    const r = await pending;
+    assert.equal(waitedFor, child.pid);
+    assert.equal(r.generated, true);
+    assert.equal(existsSync(lock), false);
+  } finally {
+    child.kill();
     await rm(dir, { recursive: true, force: true });
   }
 });
