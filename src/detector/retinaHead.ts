@@ -1,7 +1,7 @@
 /**
  * RetinaNet head: a classification branch and a regression branch of `stackedConvs` 3x3 conv + ReLU layers
- * (`featChannels` wide, no norm), each ending in a 3x3 conv to A*K logits / A*4 deltas. The same weights serve
- * every pyramid level. Weights N(0, 0.01^2), biases 0, classification bias -log((1 - p) / p) with the prior p
+ * (`featChannels` wide; no norm, or with `norm: 'BN'` conv + BN + ReLU, one BatchNorm per pyramid level), each
+ * ending in a 3x3 conv to A*K logits / A*4 deltas. The same conv weights serve every pyramid level. Weights N(0, 0.01^2), biases 0, classification bias -log((1 - p) / p) with the prior p
  * (`priorProb` 0.01 => -4.595), so every anchor starts at score p and the background does not swamp the loss.
  *
  * The head owns its loss: {@link RetinaHead.computeLoss} builds per-level (or whole-batch) loss inputs from the
@@ -64,8 +64,12 @@ export class RetinaHead {
     for (let i = 0; i < cfg.stackedConvs; i++) {
       const inC = i === 0 ? inChannels : cfg.featChannels;
       // A conv followed by BN needs no bias (BN's beta takes its place).
-      this.clsConvs.push(new Conv2d(params, `head/cls_convs${i}`, inC, cfg.featChannels, 3, 1, init, !withBn));
-      this.regConvs.push(new Conv2d(params, `head/reg_convs${i}`, inC, cfg.featChannels, 3, 1, init, !withBn));
+      this.clsConvs.push(
+        new Conv2d(params, `head/cls_convs${i}`, inC, cfg.featChannels, 3, 1, init, !withBn),
+      );
+      this.regConvs.push(
+        new Conv2d(params, `head/reg_convs${i}`, inC, cfg.featChannels, 3, 1, init, !withBn),
+      );
       if (withBn) {
         this.clsNorms.push(levelNorms(`head/cls_convs${i}`));
         this.regNorms.push(levelNorms(`head/reg_convs${i}`));

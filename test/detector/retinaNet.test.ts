@@ -372,7 +372,11 @@ test('head norm "BN": shared conv weights, BatchNorm per pyramid level; training
   const opt = tf.train.sgd(0.01);
   trainStep(model, opt, images, gts);
   const means = levels.map((n) => Array.from(vars.get(n)!.dataSync()));
-  for (const m of means) assert.ok(m.some((v) => v !== 0), 'a level statistic did not move');
+  for (const m of means)
+    assert.ok(
+      m.some((v) => v !== 0),
+      'a level statistic did not move',
+    );
   assert.notDeepEqual(means[0], means[1], 'levels 0 and 1 share their statistics');
   // Inference uses the running statistics and leaves them alone.
   const first = model.predict(images);
