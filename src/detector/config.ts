@@ -77,8 +77,8 @@ const headSchema = z.object({
   priorProb: z.number().gt(0).lt(1),
   /**
    * Normalisation after each stacked conv: 'none' (the reference RetinaNet head) or 'BN': BatchNorm with its own
-   * statistics and affine parameters per pyramid level while the conv weights stay shared (EfficientDet's head);
-   * the head then trains from scratch much faster. Its momentum and epsilon are the backbone's.
+   * statistics and affine parameters per pyramid level while the conv weights stay shared (EfficientDet's head).
+   * From scratch it helped CE and not GHM-C (README, Main job). Its momentum and epsilon are the backbone's.
    */
   norm: z.enum(['none', 'BN']),
   anchor_generator: z.object({

@@ -196,6 +196,13 @@ test('ensureShapesDataset: concurrent calls generate once; a live lock holder is
     ]);
     assert.equal(existsSync(lock), false, 'the lock outlived the generation');
 
+    // A lock naming this process that none of its tasks holds was left by an earlier process with the same pid.
+    await writeFile(lock, String(process.pid));
+    const reused = await ensureShapesDataset(dir, { ...tiny, seed: 5 }, undefined, () =>
+      assert.fail('waited'),
+    );
+    assert.equal(reused.generated, true);
+
     // Another live process holds the lock: the call waits; once that process dies, its lock is stale and taken over.
     await writeFile(lock, String(child.pid));
     let waitedFor = 0;
