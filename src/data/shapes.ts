@@ -352,8 +352,17 @@ export async function generateShapesDataset(
   options: ShapesOptions = {},
 ): Promise<ShapesDatasetSummary> {
   const o = resolveShapesOptions(options);
+  return withGenerationLock(dir, () => writeDataset(dir, o));
+}
+
+/** Runs `fn` holding `dir`'s generation lock (creating `dir` first). */
+async function withGenerationLock<T>(
+  dir: string,
+  fn: () => Promise<T>,
+  onWait?: (holderPid: number) => void,
+): Promise<T> {
   await mkdir(dir, { recursive: true });
-  return withFileLock(join(dir, SHAPES_LOCK_FILE), () => writeDataset(dir, o));
+  return withFileLock(join(dir, SHAPES_LOCK_FILE), fn, { onWait });
 }
 
 async function writeDataset(dir: string, o: ResolvedShapesOptions): Promise<ShapesDatasetSummary> {
@@ -391,9 +400,8 @@ export async function ensureShapesDataset(
     }
   };
   if ((await readMarker()) !== marker(o)) {
-    await mkdir(dir, { recursive: true });
-    const generated = await withFileLock(
-      join(dir, SHAPES_LOCK_FILE),
+    const generated = await withGenerationLock(
+      dir,
       async () => {
         // Another process may have generated it while this one waited for the lock.
         const existing = await readMarker();
@@ -401,7 +409,7 @@ export async function ensureShapesDataset(
         onGenerate?.(existing === undefined ? 'absent' : 'parameters differ', o);
         return writeDataset(dir, o);
       },
-      { onWait },
+      onWait,
     );
     if (generated !== null) return generated;
   }

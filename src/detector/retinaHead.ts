@@ -105,11 +105,17 @@ export class RetinaHead {
    */
   apply(feats: tf.Tensor4D[], training = false): HeadOutputs {
     const featureSizes = feats.map((f) => [f.shape[1], f.shape[2]] as [number, number]);
-    const branch = (x: tf.Tensor4D, convs: Conv2d[], norms: BatchNorm[][], level: number): tf.Tensor4D => {
-      convs.forEach((conv, i) => {
+    const branch = (
+      input: tf.Tensor4D,
+      convs: Conv2d[],
+      norms: BatchNorm[][],
+      level: number,
+    ): tf.Tensor4D => {
+      let x = input;
+      for (const [i, conv] of convs.entries()) {
         const y = conv.apply(x);
         x = tf.relu(norms.length > 0 ? norms[i]![level]!.apply(y, training) : y);
-      });
+      }
       return x;
     };
     const out = tf.tidy(() => {

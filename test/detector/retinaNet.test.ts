@@ -371,6 +371,9 @@ test('head norm "BN": shared conv weights, BatchNorm per pyramid level; training
   const { images, gts } = tinyBatch();
   const opt = tf.train.sgd(0.01);
   trainStep(model, opt, images, gts);
+  const tensorsAfterFirstStep = tf.memory().numTensors;
+  trainStep(model, opt, images, gts);
+  assert.equal(tf.memory().numTensors, tensorsAfterFirstStep, 'tensors leaked by a step with head BN');
   const means = levels.map((n) => Array.from(vars.get(n)!.dataSync()));
   for (const m of means)
     assert.ok(
