@@ -1,6 +1,7 @@
 /**
  * ResNet-style backbone built from scratch (no pretrained weights), depth and width set by
- * {@link BackboneConfig}. NHWC; returns the outputs of the four stages C2..C5 (strides 4, 8, 16, 32).
+ * {@link BackboneConfig}. NHWC; returns the outputs of its stages C2..C5 (strides 4, 8, 16, 32), or of the first
+ * `widths.length` of them.
  *
  *  - stem: conv kxk stride 2 + BN + ReLU (+ 3x3 stride-2 max-pool when `stemPool`);
  *  - stage i (i = 0..3) runs at stride 2^(i+2); it reaches it from the previous stride either with
@@ -71,10 +72,10 @@ interface Stage {
 }
 
 export class ResNetBackbone {
-  /** Channels of C2..C5. */
+  /** Channels of C2, C3, ... (one per stage). */
   readonly outChannels: number[];
-  /** Strides of C2..C5 relative to the input. */
-  readonly strides = [4, 8, 16, 32];
+  /** Strides of C2, C3, ... relative to the input. */
+  readonly strides: number[];
   private readonly stem: ConvBn;
   private readonly stages: Stage[] = [];
 
@@ -86,7 +87,14 @@ export class ResNetBackbone {
     this.stem = new ConvBn(params, 'backbone/stem', 3, cfg.stemChannels, cfg.stemKernel, 2, true, norm);
     let inC = cfg.stemChannels;
     this.outChannels = [];
-    for (let i = 0; i < 4; i++) {
+    if (cfg.blocks.length !== cfg.widths.length) {
+      throw new Error(
+        `backbone.blocks has ${cfg.blocks.length} entries, expected one per stage of backbone.widths ` +
+          `(${cfg.widths.length})`,
+      );
+    }
+    this.strides = cfg.widths.map((_, i) => 2 ** (i + 2));
+    for (let i = 0; i < cfg.widths.length; i++) {
       const width = cfg.widths[i]!;
       const stride: 1 | 2 = i === 0 && cfg.stemPool ? 1 : 2;
       const name = `backbone/stage${i + 1}`;
@@ -117,7 +125,7 @@ export class ResNetBackbone {
 
   /**
    * @param images `[B, H, W, 3]` normalised float images; H and W multiples of 32.
-   * @returns `[C2, C3, C4, C5]`, `C_i: [B, H / 2^i, W / 2^i, outChannels[i-2]]`.
+   * @returns `[C2, C3, ...]` (one per stage), `C_i: [B, H / 2^i, W / 2^i, outChannels[i-2]]`.
    */
   apply(images: tf.Tensor4D, training: boolean): tf.Tensor4D[] {
     return tf.tidy(() => {

@@ -36,10 +36,13 @@ const backboneSchema = z.object({
   stemPool: z.boolean(),
   /** Residual block: 'basic' (two 3x3) or 'bottleneck' (1x1, 3x3, 1x1 with expansion 4). */
   block: z.enum(['basic', 'bottleneck']),
-  /** Width of each of the four stages (bottleneck: the inner width, output is 4x). */
-  widths: z.array(posInt).length(4),
-  /** Residual blocks per stage (a 'conv' stage may have 0). */
-  blocks: z.array(z.number().int().nonnegative()).length(4),
+  /**
+   * Width of each stage, C2 first (bottleneck: the inner width, output is 4x); 1 to 4 stages (mmdetection's
+   * `num_stages`): a net for small images may stop at C4 and feed an FPN of P3-P4 only.
+   */
+  widths: z.array(posInt).min(1).max(4),
+  /** Residual blocks per stage, one entry per entry of `widths` (a 'conv' stage may have 0). */
+  blocks: z.array(z.number().int().nonnegative()).min(1).max(4),
   /**
    * How a stage reduces resolution: 'conv' = a 3x3 stride-2 conv + BN + ReLU before its blocks (small nets);
    * 'block' = the first block is strided with a 1x1 projection shortcut (ResNet).
@@ -274,6 +277,18 @@ export function parseRetinaNetConfig(
     throw new Error(`invalid RetinaNet config: ${issues}`);
   }
   const cfg = r.data;
+  if (cfg.backbone.blocks.length !== cfg.backbone.widths.length) {
+    throw new Error(
+      `invalid RetinaNet config: backbone.blocks has ${cfg.backbone.blocks.length} entries, expected one per ` +
+        `stage of backbone.widths (${cfg.backbone.widths.length})`,
+    );
+  }
+  if (cfg.neck.startLevel >= cfg.backbone.widths.length) {
+    throw new Error(
+      `invalid RetinaNet config: neck.startLevel = ${cfg.neck.startLevel}, expected less than the ` +
+        `${cfg.backbone.widths.length} backbone stages (backbone.widths)`,
+    );
+  }
   if (cfg.head.anchor_generator.strides.length !== cfg.neck.numOuts) {
     throw new Error(
       `invalid RetinaNet config: head.anchor_generator.strides has ${cfg.head.anchor_generator.strides.length} ` +

@@ -33,7 +33,7 @@ export class Fpn {
     if (cfg.numOuts < this.numUsed) {
       throw new Error(
         `neck.numOuts = ${cfg.numOuts}, expected at least ${this.numUsed} (backbone stages from startLevel ` +
-          `${cfg.startLevel} to C5); raise startLevel to use fewer levels`,
+          `${cfg.startLevel} to the last); raise startLevel or drop backbone stages to use fewer levels`,
       );
     }
     const c = cfg.outChannels;

@@ -5,7 +5,7 @@ import { setupBackend } from '../../src/engine/backend.js';
 import { ResNetBackbone } from '../../src/detector/backbone.js';
 import { Fpn } from '../../src/detector/fpn.js';
 import { ParamStore } from '../../src/detector/params.js';
-import { COCO_R50_CONFIG, SHAPES_CONFIG } from '../../src/detector/config.js';
+import { COCO_R50_CONFIG, SHAPES_CONFIG, parseRetinaNetConfig } from '../../src/detector/config.js';
 
 /** ResNet-style bottleneck net (7x7 stem, max-pool, strided first blocks) at toy widths. */
 const BOTTLENECK = {
@@ -82,5 +82,42 @@ test('FPN: P3-P7 with extra levels from C5 (on_input) or P5 (on_output); P3-P5 w
     /numOuts = 2, expected at least 3/,
   );
   tf.dispose([...three, ...feats]);
+  params.dispose();
+});
+
+test('backbone: fewer stages stop early (C2..C4) and feed an FPN of P3-P4; mismatched configs are refused', async () => {
+  await setupBackend({ backend: 'cpu' });
+  const x = tf.randomNormal([1, 64, 64, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+  const params = new ParamStore(0);
+  const cfg = { ...SHAPES_CONFIG.backbone, stemChannels: 4, widths: [4, 6, 8], blocks: [1, 1, 1] };
+  const net = new ResNetBackbone(params, cfg);
+  assert.deepEqual(net.strides, [4, 8, 16]);
+  assert.deepEqual(net.outChannels, [4, 6, 8]);
+  assert.ok(!params.trainable.has('backbone/stage4/down/conv/kernel'));
+  const feats = net.apply(x, true);
+  assert.deepEqual(
+    feats.map((t) => t.shape),
+    [16, 8, 4].map((s, i) => [1, s, s, cfg.widths[i]]),
+  );
+  const outs = new Fpn(params, { ...SHAPES_CONFIG.neck, outChannels: 5, numOuts: 2 }, net.outChannels).apply(
+    feats,
+  );
+  assert.deepEqual(
+    outs.map((t) => t.shape),
+    [8, 4].map((s) => [1, s, s, 5]),
+  );
+  assert.throws(
+    () => new ResNetBackbone(new ParamStore(0), { ...cfg, blocks: [1, 1, 1, 1] }),
+    /backbone\.blocks has 4 entries, expected one per stage of backbone\.widths \(3\)/,
+  );
+  assert.throws(
+    () => parseRetinaNetConfig({ backbone: { widths: [8, 8], blocks: [1, 1] }, neck: { startLevel: 2 } }),
+    /neck\.startLevel = 2, expected less than the 2 backbone stages/,
+  );
+  assert.throws(
+    () => parseRetinaNetConfig({ backbone: { widths: [8, 8, 8] } }),
+    /backbone\.blocks has 4 entries, expected one per stage of backbone\.widths \(3\)/,
+  );
+  tf.dispose([x, ...feats, ...outs]);
   params.dispose();
 });
