@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { intFlag, parseArgs, stringFlag } from '../src/cli/args.js';
 import { setupBackend } from '../src/engine/backend.js';
+import { median } from './synthetic.js';
 
 interface ConvShape {
   /** Input [N, H, W, Cin]. */
@@ -25,11 +26,6 @@ const SHAPES: ConvShape[] = [
   { x: [8, 64, 64, 32], w: [3, 3, 32, 64], stride: 2 },
   { x: [8, 32, 32, 128], w: [1, 1, 128, 64], stride: 1 },
 ];
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /** Wall time in ms of `fn` (which returns tensors to read back and dispose), read-back included. */
 function timeOnce(fn: () => tf.Tensor[]): number {

@@ -14,31 +14,9 @@ import * as tf from '@tensorflow/tfjs';
 import { intFlag, parseArgs, stringFlag } from '../src/cli/args.js';
 import { SHAPES_CONFIG } from '../src/detector/config.js';
 import { RetinaNet } from '../src/detector/retinaNet.js';
-import type { ImageGroundTruth } from '../src/detector/targets.js';
 import { setupBackend } from '../src/engine/backend.js';
 import { Random } from '../src/utils/random.js';
-
-function syntheticTargets(batch: number, size: number, rng: Random, numClasses: number): ImageGroundTruth[] {
-  return Array.from({ length: batch }, () => {
-    const n = rng.int(1, 4);
-    const boxes = new Float32Array(n * 4);
-    const labels = new Int32Array(n);
-    for (let j = 0; j < n; j++) {
-      const w = rng.uniform(12, 80);
-      const h = rng.uniform(12, 80);
-      const x = rng.uniform(0, size - w);
-      const y = rng.uniform(0, size - h);
-      boxes.set([x, y, x + w, y + h], 4 * j);
-      labels[j] = rng.int(0, numClasses - 1);
-    }
-    return { boxesXyxy: boxes, labels };
-  });
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
+import { median, syntheticTargets } from './synthetic.js';
 
 async function main(): Promise<void> {
   const args = parseArgs('bench:detector', process.argv.slice(2), {
@@ -53,7 +31,7 @@ async function main(): Promise<void> {
   const steps = intFlag('bench:detector', args, 'steps', 3, 1);
   const rng = new Random(5);
   const images = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
-  const gts = syntheticTargets(batch, size, rng, SHAPES_CONFIG.numClasses);
+  const gts = syntheticTargets(batch, size, rng, SHAPES_CONFIG.numClasses, [12, 80]);
   const variants = (['level', 'batch'] as const).map((g) => {
     const model = new RetinaNet(
       { ...SHAPES_CONFIG, head: { ...SHAPES_CONFIG.head, loss_granularity: g } },

@@ -19,29 +19,10 @@ import type { ImageGroundTruth } from '../src/detector/targets.js';
 import { setupBackend } from '../src/engine/backend.js';
 import { DataParallel } from '../src/engine/dataParallel/dataParallel.js';
 import { Random } from '../src/utils/random.js';
+import { median, syntheticTargets } from './synthetic.js';
 import type { BenchReplicaConfig, BenchShard } from './trainStepReplica.js';
 
 const NUM_CLASSES = 10;
-
-/** 1-4 boxes per image, 16-128 px wide, inside a `size` x `size` image, xyxy. */
-function syntheticTargets(batch: number, size: number, rng: Random): ImageGroundTruth[] {
-  const out: ImageGroundTruth[] = [];
-  for (let i = 0; i < batch; i++) {
-    const n = rng.int(1, 4);
-    const boxes = new Float32Array(n * 4);
-    const labels = new Int32Array(n);
-    for (let j = 0; j < n; j++) {
-      const w = rng.uniform(16, 128);
-      const h = rng.uniform(16, 128);
-      const x = rng.uniform(0, size - w);
-      const y = rng.uniform(0, size - h);
-      boxes.set([x, y, x + w, y + h], j * 4);
-      labels[j] = rng.int(0, NUM_CLASSES - 1);
-    }
-    out.push({ boxesXyxy: boxes, labels });
-  }
-  return out;
-}
 
 /** Median step time in seconds of `steps` timed steps (after one warm-up step) with R replicas. */
 async function measure(
@@ -85,8 +66,7 @@ async function measure(
   } finally {
     await dp.close();
   }
-  const sorted = [...times].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
+  return median(times);
 }
 
 async function main(): Promise<void> {
@@ -108,7 +88,7 @@ async function main(): Promise<void> {
       throw new Error(`bench:train-step: --replicas expects integers >= 1, got ${v}`);
     return r;
   });
-  const gts = syntheticTargets(batch, size, new Random(7));
+  const gts = syntheticTargets(batch, size, new Random(7), NUM_CLASSES, [16, 128]);
   console.log(
     `backend ${info.name}; kernels: ${info.kernels.join(', ') || 'none'}; batch ${batch}, ${size}x${size}`,
   );
