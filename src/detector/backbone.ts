@@ -12,7 +12,7 @@
  *    + shortcut, ReLU (torchvision ResNet v1.5 puts the stride on the 3x3).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BackboneConfig } from './config.js';
+import { backboneStagesError, type BackboneConfig } from './config.js';
 import { ConvBn } from './layers.js';
 import type { ParamStore } from './params.js';
 
@@ -87,12 +87,8 @@ export class ResNetBackbone {
     this.stem = new ConvBn(params, 'backbone/stem', 3, cfg.stemChannels, cfg.stemKernel, 2, true, norm);
     let inC = cfg.stemChannels;
     this.outChannels = [];
-    if (cfg.blocks.length !== cfg.widths.length) {
-      throw new Error(
-        `backbone.blocks has ${cfg.blocks.length} entries, expected one per stage of backbone.widths ` +
-          `(${cfg.widths.length})`,
-      );
-    }
+    const stagesError = backboneStagesError(cfg);
+    if (stagesError !== undefined) throw new Error(stagesError);
     this.strides = cfg.widths.map((_, i) => 2 ** (i + 2));
     for (let i = 0; i < cfg.widths.length; i++) {
       const width = cfg.widths[i]!;

@@ -262,6 +262,15 @@ export const COCO_R50_CONFIG: RetinaNetConfig = {
 export type RetinaNetConfigInput = DeepPartial<RetinaNetConfig>;
 type DeepPartial<T> = T extends unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
 
+/** Why a backbone's stage lists disagree, or undefined when `blocks` has one entry per entry of `widths`. */
+export function backboneStagesError(b: Pick<BackboneConfig, 'widths' | 'blocks'>): string | undefined {
+  if (b.blocks.length === b.widths.length) return undefined;
+  return (
+    `backbone.blocks has ${b.blocks.length} entries, expected one per stage of backbone.widths ` +
+    `(${b.widths.length})`
+  );
+}
+
 /**
  * Validates a (partial) config merged over `base` (default {@link SHAPES_CONFIG}); arrays and loss configs
  * replace the base's rather than merging. Throws with every invalid path listed.
@@ -277,12 +286,8 @@ export function parseRetinaNetConfig(
     throw new Error(`invalid RetinaNet config: ${issues}`);
   }
   const cfg = r.data;
-  if (cfg.backbone.blocks.length !== cfg.backbone.widths.length) {
-    throw new Error(
-      `invalid RetinaNet config: backbone.blocks has ${cfg.backbone.blocks.length} entries, expected one per ` +
-        `stage of backbone.widths (${cfg.backbone.widths.length})`,
-    );
-  }
+  const stagesError = backboneStagesError(cfg.backbone);
+  if (stagesError !== undefined) throw new Error(`invalid RetinaNet config: ${stagesError}`);
   if (cfg.neck.startLevel >= cfg.backbone.widths.length) {
     throw new Error(
       `invalid RetinaNet config: neck.startLevel = ${cfg.neck.startLevel}, expected less than the ` +

@@ -1,8 +1,9 @@
 /**
  * RetinaNet head: a classification branch and a regression branch of `stackedConvs` 3x3 conv + ReLU layers
  * (`featChannels` wide; no norm, or with `norm: 'BN'` conv + BN + ReLU, one BatchNorm per pyramid level), each
- * ending in a 3x3 conv to A*K logits / A*4 deltas. The same conv weights serve every pyramid level. Weights N(0, 0.01^2), biases 0, classification bias -log((1 - p) / p) with the prior p
- * (`priorProb` 0.01 => -4.595), so every anchor starts at score p and the background does not swamp the loss.
+ * ending in a 3x3 conv to A*K logits / A*4 deltas. The same conv weights serve every pyramid level. Weights
+ * N(0, 0.01^2), biases 0, classification bias -log((1 - p) / p) with the prior p (`priorProb` 0.01 => -4.595),
+ * so every anchor starts at score p and the background does not swamp the loss.
  *
  * The head owns its loss: {@link RetinaHead.computeLoss} builds per-level (or whole-batch) loss inputs from the
  * flattened outputs and the typed-array targets with reshape/concat only (no gather on the tape).
