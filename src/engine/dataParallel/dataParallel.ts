@@ -123,10 +123,24 @@ function startWorker(entry: URL, workerData: unknown, execArgv: string[]): Worke
 
 /** Orchestrates R replicas of one model; see the module comment. */
 export class DataParallel<Shard> {
+  /**
+   * The workers' replies to the last step's `apply`: awaited at the start of the next request rather than in
+   * the step, so the workers update their weights while the calling thread updates its own. Each link's
+   * replies come in request order, so a later request never overtakes the update.
+   */
+  private pendingApplies: Promise<FromWorker>[] = [];
+
   private constructor(
     private readonly local: Replica<Shard>,
     private readonly links: WorkerLink[],
   ) {}
+
+  /** Waits for the workers' last updates; a failed one throws here. */
+  private async settleApplies(): Promise<void> {
+    const pending = this.pendingApplies;
+    this.pendingApplies = [];
+    for (const m of await Promise.all(pending)) expect(m, 'applied');
+  }
 
   /** Number of replicas (1 + worker threads). */
   get replicas(): number {
@@ -178,7 +192,8 @@ export class DataParallel<Shard> {
   }
 
   /**
-   * One data-parallel step: gradients of shard r on replica r, averaged, applied on every replica.
+   * One data-parallel step: gradients of shard r on replica r, averaged, applied on every replica. It returns
+   * once the calling thread's replica is updated; the workers' updates are confirmed by the next request.
    *
    * @param shards exactly one shard per replica (equal sizes recommended).
    */
@@ -188,6 +203,7 @@ export class DataParallel<Shard> {
         `DataParallel.step: got ${shards.length} shards, expected one per replica (${this.replicas})`,
       );
     }
+    await this.settleApplies();
     const remote = this.links.map((l, i) => l.request({ type: 'compute', shard: shards[i + 1] }));
     // The calling thread computes its shard while the workers compute theirs.
     let mine: GradientResult;
@@ -200,9 +216,10 @@ export class DataParallel<Shard> {
     const theirs = (await Promise.all(remote)).map((m) => expect(m, 'grads'));
     const all = [mine, ...theirs];
     const grads = this.links.length === 0 ? mine.grads : averageGradients(all.map((g) => g.grads));
-    const applied = this.links.map((l) => l.request({ type: 'apply', grads }));
+    this.pendingApplies = this.links.map((l) => l.request({ type: 'apply', grads }));
+    // A rejected update is reported by the next request; until then it must not count as unhandled.
+    for (const p of this.pendingApplies) p.catch(() => {});
     await this.local.applyUpdate(grads);
-    for (const m of await Promise.all(applied)) expect(m, 'applied');
     const scalars: Record<string, number> = {};
     for (const key of Object.keys(mine.scalars)) {
       scalars[key] = all.reduce((s, g) => s + (g.scalars[key] ?? NaN), 0) / all.length;
@@ -212,6 +229,7 @@ export class DataParallel<Shard> {
 
   /** The weights of replica `index` (0 = the calling thread's), flat, in gradient order. */
   async readWeights(index = 0): Promise<Float32Array[]> {
+    await this.settleApplies();
     if (index === 0) return this.local.readWeights();
     const link = this.links[index - 1];
     if (link === undefined)
@@ -221,6 +239,8 @@ export class DataParallel<Shard> {
 
   /** Stops the workers and disposes the local replica. */
   async close(): Promise<void> {
+    // Each link answers in request order, so a pending update is answered before `close` is.
+    this.pendingApplies = [];
     await Promise.all(
       this.links.map(async (l) => {
         try {
