@@ -98,6 +98,12 @@ export const trainConfigSchema = z
      * many iterations, on one fixed batch of training images (0: never). Default 0.
      */
     grad_stats_interval: nonNegInt.default(0),
+    /**
+     * Data-parallel replicas, one thread each (src/train/dataParallelTraining.ts): `data.batch_size` is split
+     * into this many equal shards. A run is deterministic for a given backend and worker count. `ghmdet train
+     * --workers N` overrides it. Default 1.
+     */
+    workers: posInt.default(1),
   })
   .refine((t) => (t.total_epochs === undefined) !== (t.max_iters === undefined), {
     message: 'give exactly one of total_epochs and max_iters',
@@ -166,6 +172,12 @@ export function parseConfig(json: unknown, source = 'config'): GhmdetConfig {
   const data = r.data.data;
   if (data.type !== 'shapes' && (data.train === undefined || data.val === undefined))
     throw new Error(`${source}: data.train and data.val are required for data.type '${data.type}'`);
+  const workers = r.data.train.workers;
+  if (data.batch_size % workers !== 0)
+    throw new Error(
+      `${source}: data.batch_size ${data.batch_size} must be a multiple of train.workers ${workers} ` +
+        '(each replica trains an equal shard)',
+    );
   const description = r.data.description;
   return {
     ...(description !== undefined ? { description } : {}),

@@ -22,20 +22,28 @@ const spec: Record<string, FlagSpec> = {
   'max-iters': { type: 'string', description: 'override the run length in iterations (train.max_iters)' },
   workers: {
     type: 'string',
-    description: 'data-parallel replicas, one thread each (default 1); data.batch_size must be a multiple',
+    description:
+      "data-parallel replicas, one thread each (default: the config's train.workers, else 1); data.batch_size must be a multiple",
   },
   backend: { type: 'string', description: 'tensorflow | wasm | cpu (default: auto)' },
   help: { type: 'boolean', description: 'show this help' },
 };
 
 /** Applies the command-line overrides to a config. */
-function withOverrides(config: GhmdetConfig, data: string | undefined, maxIters: number): GhmdetConfig {
+function withOverrides(
+  config: GhmdetConfig,
+  data: string | undefined,
+  maxIters: number,
+  workers: number,
+): GhmdetConfig {
   let c = config;
   if (data !== undefined) c = { ...c, data: { ...c.data, root: data } };
   if (maxIters > 0) {
     const { total_epochs: _unused, ...rest } = c.train;
     c = parseConfig({ ...c, train: { ...rest, max_iters: maxIters } });
   }
+  // In the config, so the run folder's config.json resumes with the same count.
+  if (workers > 0) c = parseConfig({ ...c, train: { ...c.train, workers } }, '--workers');
   return c;
 }
 
@@ -51,14 +59,14 @@ export async function run(argv: string[]): Promise<number> {
   if (configPath === undefined && !(resume && out !== undefined)) {
     throw new Error('train: --config FILE is required (or --resume with --out RUN_DIR to continue a run)');
   }
-  const workers = intFlag('train', args, 'workers', 1, 1);
+  const workers = args.flags['workers'] === undefined ? 0 : intFlag('train', args, 'workers', 1, 1);
   const maxIters = intFlag('train', args, 'max-iters', 0, 1);
   out ??= join('runs', configPath!.replace(/^.*[\\/]/, '').replace(/\.json$/, ''));
   const base =
     configPath !== undefined
       ? await loadConfigFile(configPath)
       : await loadConfigFile(join(out, CONFIG_FILE));
-  const config = withOverrides(base, stringFlag(args, 'data'), maxIters);
+  const config = withOverrides(base, stringFlag(args, 'data'), maxIters, workers);
 
   const log = (line: string) => process.stderr.write(line + '\n');
   await setupBackend({ backend: stringFlag(args, 'backend'), log });
@@ -75,7 +83,6 @@ export async function run(argv: string[]): Promise<number> {
       resume,
       log,
       signal: controller.signal,
-      workers,
     });
     r.model.dispose();
     log(

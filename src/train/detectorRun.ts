@@ -117,7 +117,8 @@ export interface TrainDetectorOptions {
   signal?: AbortSignal;
   /**
    * Data-parallel replicas (the calling thread and `workers - 1` worker threads, src/train/dataParallelTraining.ts);
-   * `data.batch_size` must be a multiple. A run is resumed with the same count. Default 1.
+   * `data.batch_size` must be a multiple. A run is resumed with the same count. Default: the config's
+   * `train.workers`.
    */
   workers?: number;
 }
@@ -177,7 +178,7 @@ export async function trainDetector(
             },
           })
         : null;
-    const workers = options.workers ?? 1;
+    const workers = options.workers ?? config.train.workers;
     if (!Number.isInteger(workers) || workers < 1)
       throw new Error(`trainDetector: workers must be an integer >= 1, got ${workers}`);
     if (workers > 1) {

@@ -8,6 +8,7 @@ test('parseConfig: defaults fill every section; the resolved config parses to it
   assert.deepEqual(c.model, SHAPES_CONFIG);
   assert.equal(c.data.type, 'shapes');
   assert.equal(c.data.batch_size, 8);
+  assert.equal(c.train.workers, 1);
   assert.deepEqual(c.train.grad_clip, { max_norm: 35, norm_type: 2 });
   assert.equal(c.train.optimizer.lr, 0.01);
   assert.equal(c.train.lr_config.warmup_ratio, 1 / 3);
@@ -58,6 +59,11 @@ test('parseConfig: errors list every bad field by its path', () => {
     () => parseConfig({ data: { type: 'coco' }, train: { max_iters: 1 } }),
     /data\.train and data\.val/,
   );
+  assert.throws(
+    () => parseConfig({ data: { batch_size: 6 }, train: { max_iters: 1, workers: 4 } }, 'w.json'),
+    /^Error: w\.json: data\.batch_size 6 must be a multiple of train\.workers 4/,
+  );
+  assert.throws(() => parseConfig({ train: { max_iters: 1, workers: 0 } }), /train\.workers: /);
 });
 
 test('iterationSchedule: epochs become iterations; warm-up off when warmup is null', () => {

@@ -1,13 +1,13 @@
 /**
  * Data-parallel detector training (src/train/dataParallelTraining.ts) on a tiny RetinaNet, 2 replicas (the
- * test's thread and one worker): replicas stay bit-identical, `trainDetector({ workers: 2 })` writes a run
+ * test's thread and one worker): replicas stay bit-identical, `train.workers: 2` makes `trainDetector` write a run
  * folder with a checkpoint, and with stateless losses an interrupted + resumed 2-replica run ends with the same
  * weights as an uninterrupted one (GHM's EMA states are per replica and resume from replica 0's, so a GHM run
  * resumes replica 0's state only).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, trainerUpdate } from '../../src/config.js';
@@ -22,11 +22,12 @@ import { TINY_MODEL, tinyShapesData } from './tinyDetector.js';
 
 let dir = '';
 
-function tinyConfig(head: Record<string, unknown> = {}) {
+function tinyConfig(head: Record<string, unknown> = {}, workers = 1) {
   return parseConfig({
     model: { ...TINY_MODEL, head: { ...TINY_MODEL.head, ...head } },
     data: tinyShapesData(join(dir, 'shapes'), 4),
     train: {
+      workers,
       max_iters: 3,
       optimizer: { lr: 0.01 },
       lr_config: { warmup_iters: 2, step: [2], by_epoch: false },
@@ -95,10 +96,19 @@ test('2 replicas: weights bit-identical after every session; resume equals unint
   assert.deepEqual(resumed.replica0, full.replica0);
 });
 
-test('trainDetector with workers 2 (GHM-C + GHM-R) writes a run folder with a checkpoint', async () => {
+test('trainDetector with train.workers 2 (GHM-C + GHM-R) writes a run folder with a checkpoint', async () => {
   const runDir = join(dir, 'run');
-  const r = await trainDetector(tinyConfig(), { runDir, workers: 2, progress: false, log: () => {} });
+  const lines: string[] = [];
+  const r = await trainDetector(tinyConfig({}, 2), { runDir, progress: false, log: (l) => lines.push(l) });
   r.model.dispose();
+  assert.ok(
+    lines.some((l) => l.includes('data-parallel training on 2 replicas (2 images each)')),
+    lines.join('\n'),
+  );
+  const saved = JSON.parse(await readFile(join(runDir, 'config.json'), 'utf8')) as {
+    train: { workers: number };
+  };
+  assert.equal(saved.train.workers, 2);
   assert.equal(r.train.iteration, 3);
   assert.ok(Number.isFinite(r.train.lastLoss));
   const files = await readdir(runDir);
