@@ -10,6 +10,7 @@
  * (src/analysis/runFiles.ts), measured on one fixed batch: the first batch of a separate, unflipped loader over
  * the training split, so the statistics consume neither the training loader's state nor any random state.
  */
+import * as tf from '@tensorflow/tfjs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseConfig, trainerUpdate, type DataConfig, type GhmdetConfig } from '../config.js';
@@ -134,6 +135,21 @@ export interface TrainDetectorResult {
 }
 
 /** Trains, evaluates and writes the run folder; the caller disposes `model`. */
+/**
+ * The data-parallel replicas a run uses on `backend`: those requested, except on `tensorflow` (tfjs-node), whose
+ * own thread pool already uses every core (and whose native addon would have to load once per worker thread);
+ * there the run trains on one replica, and `note` says so.
+ */
+export function replicasFor(requested: number, backend: string): { workers: number; note: string | null } {
+  if (requested === 1 || backend !== 'tensorflow') return { workers: requested, note: null };
+  return {
+    workers: 1,
+    note:
+      `train.workers ${requested}: training on one replica, since the tensorflow backend already uses every ` +
+      'core (worker-thread replicas are for the single-threaded wasm and cpu backends)',
+  };
+}
+
 export async function trainDetector(
   input: GhmdetConfig,
   options: TrainDetectorOptions,
@@ -178,9 +194,11 @@ export async function trainDetector(
             },
           })
         : null;
-    const workers = options.workers ?? config.train.workers;
-    if (!Number.isInteger(workers) || workers < 1)
-      throw new Error(`trainDetector: workers must be an integer >= 1, got ${workers}`);
+    const requested = options.workers ?? config.train.workers;
+    if (!Number.isInteger(requested) || requested < 1)
+      throw new Error(`trainDetector: workers must be an integer >= 1, got ${requested}`);
+    const { workers, note } = replicasFor(requested, tf.getBackend());
+    if (note !== null) log(note);
     if (workers > 1) {
       parallel = await startDataParallelTraining(
         model,

@@ -15,7 +15,13 @@ import { setupBackend } from '../../src/engine/backend.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { startDataParallelTraining } from '../../src/train/dataParallelTraining.js';
 import { DetectorBatches } from '../../src/train/detectorBatches.js';
-import { bindCategories, buildModel, loadData, trainDetector } from '../../src/train/detectorRun.js';
+import {
+  bindCategories,
+  buildModel,
+  loadData,
+  replicasFor,
+  trainDetector,
+} from '../../src/train/detectorRun.js';
 import { detectorTrainable } from '../../src/train/detectorTrainable.js';
 import { train } from '../../src/train/trainer.js';
 import { TINY_MODEL, tinyShapesData } from './tinyDetector.js';
@@ -115,6 +121,15 @@ test('trainDetector with train.workers 2 (GHM-C + GHM-R) writes a run folder wit
   for (const f of ['config.json', 'log.jsonl', 'checkpoint.json', 'eval.json'])
     assert.ok(files.includes(f), f);
   assert.equal((await loadCheckpoint(runDir))!.iteration, 3);
+});
+
+test('replicasFor: the requested replicas on wasm and cpu, one on tensorflow with a note', () => {
+  assert.deepEqual(replicasFor(2, 'wasm'), { workers: 2, note: null });
+  assert.deepEqual(replicasFor(4, 'cpu'), { workers: 4, note: null });
+  assert.deepEqual(replicasFor(1, 'tensorflow'), { workers: 1, note: null });
+  const r = replicasFor(2, 'tensorflow');
+  assert.equal(r.workers, 1);
+  assert.match(r.note ?? '', /^train\.workers 2: training on one replica, since the tensorflow backend/);
 });
 
 test('trainDetector rejects a batch that does not split over the replicas', async () => {
