@@ -1,9 +1,11 @@
 /**
  * Images per second of a full detector training step: forward, GHM-C + GHM-R loss, backward, SGD update.
  *
- *   npm run bench:train-step [-- --backend wasm|cpu] [--batch 8] [--size 256] [--steps 4] [--replicas 1,2] [--json]
+ *   npm run bench:train-step [-- --backend wasm|cpu] [--batch 8] [--size 256] [--steps 4] [--replicas 1,2]
+ *                            [--config FILE] [--json]
  *
- * The net is the project's RetinaNet with the shapes preset (ResNet-style backbone 16/32/64/128/128 with
+ * With --config the net is that config's model at its (square) input size, its losses and its classes, with
+ * boxes of 20-60 % of the image side. Otherwise the net is the project's RetinaNet with the shapes preset (ResNet-style backbone 16/32/64/128/128 with
  * BatchNorm, FPN to 64 channels on P3-P5, shared heads of two 3x3 64-channel convs: 1,280,654 parameters),
  * with 10 classes as in `../shared/notes/engine.md` section 6; losses are the project's GHM-C (30 bins,
  * momentum 0.75) and GHM-R (mu 0.02, 10 bins, momentum 0.7). Images are seeded noise with 1-4 random boxes
@@ -15,6 +17,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { intFlag, parseArgs, stringFlag } from '../src/cli/args.js';
+import { loadConfigFile } from '../src/config.js';
+import type { RetinaNetConfig } from '../src/detector/config.js';
 import type { ImageGroundTruth } from '../src/detector/targets.js';
 import { setupBackend } from '../src/engine/backend.js';
 import { DataParallel } from '../src/engine/dataParallel/dataParallel.js';
@@ -32,11 +36,18 @@ async function measure(
   size: number,
   steps: number,
   gts: ImageGroundTruth[],
+  model: RetinaNetConfig | undefined,
 ): Promise<number> {
   if (batch % replicas !== 0) {
     throw new Error(`bench:train-step: --batch ${batch} is not divisible into ${replicas} equal shards`);
   }
-  const config: BenchReplicaConfig = { numClasses: NUM_CLASSES, seed: 1, learningRate: 0.01, momentum: 0.9 };
+  const config: BenchReplicaConfig = {
+    numClasses: model?.numClasses ?? NUM_CLASSES,
+    ...(model !== undefined ? { model } : {}),
+    seed: 1,
+    learningRate: 0.01,
+    momentum: 0.9,
+  };
   const dp = await DataParallel.create<BenchReplicaConfig, BenchShard>({
     replicaModule: new URL('./trainStepReplica.ts', import.meta.url),
     config,
@@ -76,11 +87,23 @@ async function main(): Promise<void> {
     size: { type: 'string', description: 'square input size, a multiple of 32 (default 256)' },
     steps: { type: 'string', description: 'timed steps after one warm-up step (default 4)' },
     replicas: { type: 'string', description: 'comma-separated replica counts to measure (default 1)' },
+    config: { type: 'string', description: 'a config file whose model (and input size) to train' },
     json: { type: 'boolean', description: 'print a JSON line last' },
   });
   const info = await setupBackend({ backend: stringFlag(args, 'backend') ?? 'wasm' });
   const batch = intFlag('bench:train-step', args, 'batch', 8, 1);
-  const size = intFlag('bench:train-step', args, 'size', 256, 32);
+  const configFile = stringFlag(args, 'config');
+  const model = configFile !== undefined ? (await loadConfigFile(configFile)).model : undefined;
+  let size = intFlag('bench:train-step', args, 'size', 256, 32);
+  if (model !== undefined) {
+    const [h, w] = model.preprocess.img_scale;
+    if (h !== w || args.flags['size'] !== undefined)
+      throw new Error(
+        `bench:train-step: --config needs a square model.preprocess.img_scale and no --size, got [${h}, ${w}]` +
+          (args.flags['size'] !== undefined ? ` and --size ${size}` : ''),
+      );
+    size = h;
+  }
   const steps = intFlag('bench:train-step', args, 'steps', 4, 1);
   const replicaCounts = (stringFlag(args, 'replicas') ?? '1').split(',').map((v) => {
     const r = Number(v);
@@ -88,13 +111,16 @@ async function main(): Promise<void> {
       throw new Error(`bench:train-step: --replicas expects integers >= 1, got ${v}`);
     return r;
   });
-  const gts = syntheticTargets(batch, size, new Random(7), NUM_CLASSES, [16, 128]);
+  const gts =
+    model !== undefined
+      ? syntheticTargets(batch, size, new Random(7), model.numClasses, [0.2 * size, 0.6 * size])
+      : syntheticTargets(batch, size, new Random(7), NUM_CLASSES, [16, 128]);
   console.log(
     `backend ${info.name}; kernels: ${info.kernels.join(', ') || 'none'}; batch ${batch}, ${size}x${size}`,
   );
   const rows: { replicas: number; images_per_s: number; step_s: number }[] = [];
   for (const replicas of replicaCounts) {
-    const stepS = await measure(replicas, info.name, batch, size, steps, gts);
+    const stepS = await measure(replicas, info.name, batch, size, steps, gts, model);
     rows.push({ replicas, images_per_s: batch / stepS, step_s: stepS });
     console.log(
       `replicas ${replicas}: median step ${stepS.toFixed(2)} s = ${(batch / stepS).toFixed(2)} images/s`,

@@ -1,10 +1,10 @@
 /**
  * Replica module of `bench/trainStep.ts` (see `src/engine/dataParallel/replica.ts`): the project's RetinaNet
- * (shapes preset, 10 classes, GHM-C + GHM-R) with SGD momentum. A shard names its images by seed (each
+ * (shapes preset, 10 classes, GHM-C + GHM-R, or a config's model) with SGD momentum. A shard names its images by seed (each
  * replica generates them itself) and carries its boxes.
  */
 import * as tf from '@tensorflow/tfjs';
-import { SHAPES_CONFIG } from '../src/detector/config.js';
+import { SHAPES_CONFIG, type RetinaNetConfig } from '../src/detector/config.js';
 import { RetinaNet } from '../src/detector/retinaNet.js';
 import type { ImageGroundTruth } from '../src/detector/targets.js';
 import type { GradientResult, Replica } from '../src/engine/dataParallel/replica.js';
@@ -12,6 +12,8 @@ import { buildLoss } from '../src/losses/index.js';
 
 export interface BenchReplicaConfig {
   numClasses: number;
+  /** The detector (a config's resolved `model`); default the shapes preset with `numClasses`. */
+  model?: RetinaNetConfig;
   /** Weight-initialisation seed, the same in every replica. */
   seed: number;
   learningRate: number;
@@ -29,10 +31,10 @@ export interface BenchShard {
 }
 
 export function createReplica(config: BenchReplicaConfig): Replica<BenchShard> {
-  const model = new RetinaNet(
-    { ...SHAPES_CONFIG, numClasses: config.numClasses },
-    { seed: config.seed, buildLoss },
-  );
+  const model = new RetinaNet(config.model ?? { ...SHAPES_CONFIG, numClasses: config.numClasses }, {
+    seed: config.seed,
+    buildLoss,
+  });
   const optimizer = tf.train.momentum(config.learningRate, config.momentum);
   const variables = model.variables;
   let images: tf.Tensor4D | null = null;
