@@ -1,7 +1,7 @@
 /**
  * Replica module of `bench/trainStep.ts` (see `src/engine/dataParallel/replica.ts`): the project's RetinaNet
- * (shapes preset, 10 classes, GHM-C + GHM-R, or a config's model) with SGD momentum. A shard names its images by seed (each
- * replica generates them itself) and carries its boxes.
+ * (shapes preset, 10 classes, GHM-C + GHM-R, or a config's model) with SGD momentum. A shard names its images
+ * by seed (each replica generates them itself) and carries its boxes.
  */
 import * as tf from '@tensorflow/tfjs';
 import { SHAPES_CONFIG, type RetinaNetConfig } from '../src/detector/config.js';

@@ -134,7 +134,6 @@ export interface TrainDetectorResult {
   detections: CocoDetection[];
 }
 
-/** Trains, evaluates and writes the run folder; the caller disposes `model`. */
 /**
  * The data-parallel replicas a run uses on `backend`: those requested, except on `tensorflow` (tfjs-node), whose
  * own thread pool already uses every core (and whose native addon would have to load once per worker thread);
@@ -150,6 +149,7 @@ export function replicasFor(requested: number, backend: string): { workers: numb
   };
 }
 
+/** Trains, evaluates and writes the run folder; the caller disposes `model`. */
 export async function trainDetector(
   input: GhmdetConfig,
   options: TrainDetectorOptions,
