@@ -10,7 +10,7 @@
  * `writeGradientStats(runDir, stats)` (runFiles.ts); `ghmdet analyze` pools several batches with
  * `addDetectorBatch` and a {@link GradientStatsAccumulator}.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { ImageGroundTruth, ImageTargets } from '../detector/targets.js';
 import {
   GradientStatsAccumulator,
@@ -73,8 +73,8 @@ export function addDetectorBatch(
     const b = batch.images.shape[0];
     const k = out.clsLogits[0]!.shape[2];
     // [B, A, K] -> [B*A, K]: rows image-major, then levels, then (y, x, anchor), like the targets
-    const logits = tf.tidy(() => tf.concat(out.clsLogits, 1).reshape([-1, k]));
-    const deltas = tf.tidy(() => tf.concat(out.bboxDeltas, 1).reshape([-1, 4]));
+    const logits = tf.tidy(() => tf.reshape(tf.concat(out.clsLogits, 1), [-1, k]));
+    const deltas = tf.tidy(() => tf.reshape(tf.concat(out.bboxDeltas, 1), [-1, 4]));
     const numAnchors = logits.shape[0]! / b;
     const bboxWeights = concatArrays(targets.map((t) => t.bboxWeights));
     const positives: number[] = [];

@@ -36,7 +36,7 @@
  * region) index, read back once as one small array, then reduced in JS. Bins are float32 sums, so counts are
  * exact up to 2^24 valid elements per call.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** Format version of {@link GradientStats}; bumped when a field changes meaning. */
 export const GRADIENT_STATS_VERSION = 1;
@@ -216,13 +216,9 @@ function checkShape(name: string, t: tf.Tensor, expected: number[], hint: string
  */
 function regionIndex(norm: tf.Tensor1D, bins: number): tf.Tensor1D {
   return tf.tidy(() => {
-    const edges = tf
-      .linspace(0, 1, bins + 1)
-      .mul(bins)
-      .round()
-      .div(bins) as tf.Tensor1D; // j/M in float32
+    const edges = tf.div(tf.round(tf.mul(tf.linspace(0, 1, bins + 1), bins)), bins) as tf.Tensor1D; // j/M in float32
     const one = tf.scalar(1, 'int32');
-    let idx = tf.cast(tf.floor(norm.mul(bins)).clipByValue(0, bins - 1), 'int32');
+    let idx = tf.cast(tf.clipByValue(tf.floor(tf.mul(norm, bins)), 0, bins - 1), 'int32');
     idx = tf.sub(idx, tf.cast(tf.less(norm, tf.gather(edges, idx)), 'int32'));
     idx = tf.add(idx, tf.cast(tf.greaterEqual(norm, tf.gather(edges, tf.add(idx, one))), 'int32'));
     idx = tf.minimum(idx, tf.scalar(bins - 1, 'int32'));
@@ -232,7 +228,9 @@ function regionIndex(norm: tf.Tensor1D, bins: number): tf.Tensor1D {
 
 /** Fine-bin index min(floor(g*F), F-1) of `norm: [E]` in [0, 1]. */
 function fineIndex(norm: tf.Tensor1D, bins: number): tf.Tensor1D {
-  return tf.tidy(() => tf.cast(tf.floor(norm.mul(bins)).clipByValue(0, bins - 1), 'int32') as tf.Tensor1D);
+  return tf.tidy(
+    () => tf.cast(tf.clipByValue(tf.floor(tf.mul(norm, bins)), 0, bins - 1), 'int32') as tf.Tensor1D,
+  );
 }
 
 /**
@@ -299,30 +297,33 @@ function classificationRows(input: ClassificationInput, o: Required<GradientStat
     let lw = toFloat(input.labelWeights, 'labelWeights');
     if (lw.rank === 1) {
       checkShape('labelWeights', lw, [n], 'expected [numAnchors] or [numAnchors, numClasses]');
-      lw = lw.reshape([n, 1]).tile([1, k]); // one weight per anchor, broadcast to every class
+      lw = tf.tile(tf.reshape(lw, [n, 1]), [1, k]); // one weight per anchor, broadcast to every class
     } else checkShape('labelWeights', lw, [n, k], 'expected [numAnchors] or [numAnchors, numClasses]');
-    const x = logits.reshape([-1]) as tf.Tensor1D;
-    const y = labels.reshape([-1]);
-    const valid = tf.greater(lw.reshape([-1]), 0).cast('float32') as tf.Tensor1D;
-    const pos = tf.greater(y, 0.5).cast('float32').mul(valid) as tf.Tensor1D;
-    const neg = valid.sub(pos) as tf.Tensor1D;
-    const g = tf.abs(tf.sigmoid(x).sub(y)).clipByValue(0, 1) as tf.Tensor1D;
+    const x = tf.reshape(logits, [-1]) as tf.Tensor1D;
+    const y = tf.reshape(labels, [-1]);
+    const valid = tf.cast(tf.greater(tf.reshape(lw, [-1]), 0), 'float32') as tf.Tensor1D;
+    const pos = tf.mul(tf.cast(tf.greater(y, 0.5), 'float32'), valid) as tf.Tensor1D;
+    const neg = tf.sub(valid, pos) as tf.Tensor1D;
+    const g = tf.clipByValue(tf.abs(tf.sub(tf.sigmoid(x), y)), 0, 1) as tf.Tensor1D;
     const gamma = o.focalGamma;
     const oneMinus = tf.sub(1, g);
     // g^gamma (g - gamma (1-g) ln(1-g)); the max() keeps ln finite at g = 1 where (1-g) ln(1-g) -> 0.
-    const fl = tf.pow(g, gamma).mul(g.sub(oneMinus.mul(tf.log(tf.maximum(oneMinus, 1e-30))).mul(gamma)));
+    const fl = tf.mul(
+      tf.pow(g, gamma),
+      tf.sub(g, tf.mul(tf.mul(oneMinus, tf.log(tf.maximum(oneMinus, 1e-30))), gamma)),
+    );
     const rows = jointHistograms(g, o.fineBins, o.ghmcBins, [
       valid,
-      g.mul(valid) as tf.Tensor1D,
-      fl.mul(valid) as tf.Tensor1D,
+      tf.mul(g, valid) as tf.Tensor1D,
+      tf.mul(fl, valid) as tf.Tensor1D,
       pos,
       neg,
     ]);
     // Positive anchors and those whose top logit is their label (ties resolved to the first class).
-    const posAnchor = tf.greater(pos.reshape([n, k]).sum(1), 0);
+    const posAnchor = tf.greater(tf.sum(tf.reshape(pos, [n, k]), 1), 0);
     const top1 = tf.logicalAnd(posAnchor, tf.equal(tf.argMax(logits, 1), tf.argMax(labels, 1)));
-    const anchorCounts = tf.stack([posAnchor.cast('float32').sum(), top1.cast('float32').sum()]);
-    return { rows: tf.concat([rows.reshape([-1]), anchorCounts]), n, k };
+    const anchorCounts = tf.stack([tf.sum(tf.cast(posAnchor, 'float32')), tf.sum(tf.cast(top1, 'float32'))]);
+    return { rows: tf.concat([tf.reshape(rows, [-1]), anchorCounts]), n, k };
   });
   const all = parts.rows.dataSync() as Float32Array;
   parts.rows.dispose();
@@ -346,32 +347,35 @@ function regressionRows(input: RegressionInput, o: Required<GradientStatsOptions
     checkShape('bboxTargets', target, [p, 4], 'expected encoded targets of the same shape as bboxPred');
     const w = toFloat(input.bboxWeights, 'bboxWeights');
     checkShape('bboxWeights', w, [p, 4], 'expected per-coordinate weights of the same shape as bboxPred');
-    const d = pred.sub(target).reshape([-1]);
-    const wf = w.reshape([-1]);
-    const valid = tf.greater(wf, 0).cast('float32') as tf.Tensor1D;
+    const d = tf.reshape(tf.sub(pred, target), [-1]);
+    const wf = tf.reshape(w, [-1]);
+    const valid = tf.cast(tf.greater(wf, 0), 'float32') as tf.Tensor1D;
     const absD = tf.abs(d);
-    const gr = absD.div(tf.sqrt(d.square().add(o.mu * o.mu))).clipByValue(0, 1) as tf.Tensor1D;
-    const sl1 = tf.minimum(absD.div(o.smoothL1Beta), 1);
+    const gr = tf.clipByValue(tf.div(absD, tf.sqrt(tf.add(tf.square(d), o.mu * o.mu))), 0, 1) as tf.Tensor1D;
+    const sl1 = tf.minimum(tf.div(absD, o.smoothL1Beta), 1);
     const rows = jointHistograms(gr, o.fineBins, o.ghmrBins, [
       valid,
-      gr.mul(valid) as tf.Tensor1D,
-      sl1.mul(valid) as tf.Tensor1D,
+      tf.mul(gr, valid) as tf.Tensor1D,
+      tf.mul(sl1, valid) as tf.Tensor1D,
     ]);
     // The reference GHM-R normaliser is the SUM of the weights of the valid coordinates (spec 2.2).
-    const weightSum = wf.mul(valid).sum();
+    const weightSum = tf.sum(tf.mul(wf, valid));
     // Per-coordinate moments over the valid coordinates: n, sum p, sum t, sum p^2, sum t^2, sum p*t -> [6, 4].
-    const v = tf.greater(w, 0).cast('float32');
-    const pv = pred.mul(v);
-    const tv = target.mul(v);
+    const v = tf.cast(tf.greater(w, 0), 'float32');
+    const pv = tf.mul(pred, v);
+    const tv = tf.mul(target, v);
     const moments = tf.stack([
-      v.sum(0),
-      pv.sum(0),
-      tv.sum(0),
-      pv.mul(pred).sum(0),
-      tv.mul(target).sum(0),
-      pv.mul(target).sum(0),
+      tf.sum(v, 0),
+      tf.sum(pv, 0),
+      tf.sum(tv, 0),
+      tf.sum(tf.mul(pv, pred), 0),
+      tf.sum(tf.mul(tv, target), 0),
+      tf.sum(tf.mul(pv, target), 0),
     ]);
-    return { rows: tf.concat([rows.reshape([-1]), weightSum.reshape([1]), moments.reshape([-1])]), p };
+    return {
+      rows: tf.concat([tf.reshape(rows, [-1]), tf.reshape(weightSum, [1]), tf.reshape(moments, [-1])]),
+      p,
+    };
   });
   const all = parts.rows.dataSync() as Float32Array;
   parts.rows.dispose();

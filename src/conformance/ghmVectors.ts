@@ -11,7 +11,7 @@
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { GHMC } from '../losses/ghmC.js';
 import { GHMR } from '../losses/ghmR.js';
 import { sigmoidFocalLoss } from '../losses/focal.js';

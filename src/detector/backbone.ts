@@ -11,7 +11,7 @@
  *  - basic block: 3x3 conv-BN-ReLU, 3x3 conv-BN, + shortcut, ReLU; bottleneck: 1x1, 3x3 (strided), 1x1 (x4),
  *    + shortcut, ReLU (torchvision ResNet v1.5 puts the stride on the 3x3).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { backboneStagesError, type BackboneConfig } from './config.js';
 import { ConvBn } from './layers.js';
 import type { ParamStore } from './params.js';

@@ -10,7 +10,7 @@
  * stride-2 conv (with a ReLU before it when `reluBeforeExtraConvs`). All convs are Xavier-uniform initialised
  * with zero bias, as in mmdetection.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { NeckConfig } from './config.js';
 import { Conv2d } from './layers.js';
 import type { ParamStore } from './params.js';

@@ -4,7 +4,7 @@
  * `img_scale` (bilinear, half-pixel centres), normalise `(pixel - mean) / std` with RGB 0..255 constants, pad
  * bottom/right with zeros to a multiple of `size_divisor`.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { keepRatioSize, normalizeImage, padInto, padToDivisor, resizeBilinear } from '../data/transforms.js';
 import type { PreprocessConfig } from './config.js';
 

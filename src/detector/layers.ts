@@ -4,7 +4,7 @@
  * Only ops with fast gradients on the wasm backend are used (conv2d, add, relu, and `batchNormTraining` with
  * its fused gradient), see `../shared/notes/engine.md` section 4.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { batchNormTraining } from '../engine/ops/batchNorm.js';
 import type { ParamStore } from './params.js';
 

@@ -8,7 +8,7 @@
  * `avgFactor = max(1, #positive anchors of the batch)`; GHM losses ignore it (they normalise by their own `tot`).
  * A loss may keep state across calls (GHM's EMA `acc_sum`), saved and restored with `getState`/`setState`.
  */
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { LossConfig } from './config.js';
 
 export interface DetectorLoss {

@@ -7,7 +7,7 @@
  * Any `tf.io.IOHandler` works: `nodeFileHandler(dir)` in Node, `tf.io.http(url)` / `tf.io.browserFiles` in a
  * browser, or a URL string (loaded with `tf.io.http`).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { RetinaNet, type RetinaNetOptions } from './retinaNet.js';
 
 /** `format` field of the saved model.json. */

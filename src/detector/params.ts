@@ -6,7 +6,7 @@
  * not coexist with fixed names); the logical names here are what save/load and checkpoints use.
  * Initial values are drawn from the seeded {@link Random}, so a seed fixes the whole initialisation.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { Random } from '../utils/random.js';
 
 export class ParamStore {

@@ -7,7 +7,7 @@
  * This follows mmdetection v2's `filter_scores_and_topk` (threshold and top-k over pairs, so one anchor may
  * yield several classes) and `batched_nms`. Boxes are xyxy in network-input pixels.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { clipBoxesXyxy, decodeBoxes, type BoxCoderOptions } from './boxCoder.js';
 import type { TestConfig } from './config.js';
 

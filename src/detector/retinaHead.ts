@@ -8,7 +8,7 @@
  * The head owns its loss: {@link RetinaHead.computeLoss} builds per-level (or whole-batch) loss inputs from the
  * flattened outputs and the typed-array targets with reshape/concat only (no gather on the tape).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { HeadConfig } from './config.js';
 import { BatchNorm, Conv2d } from './layers.js';
 import type { DetectorLoss, LossBuilder } from './lossContract.js';

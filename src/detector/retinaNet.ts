@@ -5,7 +5,7 @@
  * and padded, as the data loader produces them); `detect` takes one raw image and reports boxes in its own
  * pixels, xywh, like TF.js's coco-ssd model.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { buildLoss } from '../losses/build.js';
 import { concatLevelAnchors, generateAnchors, type LevelAnchors } from './anchors.js';
 import { ResNetBackbone } from './backbone.js';

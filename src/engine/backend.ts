@@ -9,9 +9,11 @@
  * An explicit choice (the `backend` option, the CLI's `--backend`, or the `GHMDET_BACKEND` environment
  * variable, in that order) overrides the order; asking for a backend that cannot start is an error.
  * In a browser the order is `webgpu`, `webgl`, `wasm`, `cpu` among those registered.
+ *
+ * Importing this module changes nothing: `@tensorflow/tfjs` (gradients, `cpu`, `webgl`) and
+ * `@tensorflow/tfjs-backend-wasm` are imported, which registers them with TF.js, only when `setupBackend` runs.
  */
-import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
+import * as tf from '@tensorflow/tfjs-core';
 import { registerTrainingKernels } from './kernels/index.js';
 
 export const BACKEND_ENV_VAR = 'GHMDET_BACKEND';
@@ -49,8 +51,20 @@ async function tryImportTfjsNode(): Promise<boolean> {
   }
 }
 
+/**
+ * Backend packages ghmdet imports on demand. `@tensorflow/tfjs` brings the op gradients (tfjs-core alone has
+ * none), the chained ops and the `cpu` and `webgl` backends; `webgpu` is the user's to import.
+ */
+const BACKEND_PACKAGES: Record<string, () => Promise<unknown>> = {
+  wasm: () => import('@tensorflow/tfjs-backend-wasm'),
+  cpu: () => import('@tensorflow/tfjs'),
+  webgl: () => import('@tensorflow/tfjs'),
+};
+
 async function trySetBackend(name: string): Promise<boolean> {
   try {
+    const load = BACKEND_PACKAGES[name];
+    if (load !== undefined && tf.findBackendFactory(name) === null) await load();
     const ok = await tf.setBackend(name);
     if (!ok) return false;
     await tf.ready();
@@ -92,6 +106,7 @@ export async function setupBackend(options: BackendOptions = {}): Promise<Backen
   if (current !== null && (requested === undefined || requested === current.name)) {
     return current;
   }
+  await import('@tensorflow/tfjs');
 
   let name: string;
   let reason: string;
@@ -125,7 +140,8 @@ export async function setupBackend(options: BackendOptions = {}): Promise<Backen
   } else {
     const order = ['webgpu', 'webgl', 'wasm', 'cpu'];
     const found = [];
-    for (const b of order) if (tf.findBackendFactory(b) !== null) found.push(b);
+    for (const b of order)
+      if (tf.findBackendFactory(b) !== null || BACKEND_PACKAGES[b] !== undefined) found.push(b);
     let chosen: string | undefined;
     for (const b of found) {
       if (await trySetBackend(b)) {

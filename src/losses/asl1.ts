@@ -2,7 +2,7 @@
  * "Authentic" smooth L1 of the GHM paper (eq. 17): `ASL1(d) = sqrt(d^2 + mu^2) - mu`, smooth everywhere, with
  * gradient `d / sqrt(d^2 + mu^2)` of magnitude in [0, 1). GHM-R harmonizes this loss.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { elementwiseLoss } from './elementwise.js';
 import type { ReduceOptions } from './reduce.js';
 

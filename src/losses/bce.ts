@@ -3,7 +3,7 @@
  * `CrossEntropyLoss(use_sigmoid=True)`), in the numerically stable form
  * `max(x, 0) - x * y + log(1 + exp(-|x|))`.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { elementwiseLoss } from './elementwise.js';
 import type { ReduceOptions } from './reduce.js';
 

@@ -5,7 +5,7 @@
  * detector's contract: classification `pred [N, C]` logits, `target [N, C]` one-hot, `weight [N, C]`; regression
  * `pred/target/weight [N, 4]`; `avgFactor = max(1, #positive anchors)`, ignored by the GHM losses.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { GHMC, type GHMStats } from './ghmC.js';
 import { GHMR } from './ghmR.js';

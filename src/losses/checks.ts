@@ -7,7 +7,7 @@
  * casts are several times slower than float ops on wasm. The number of offending elements for the message is
  * counted only once a check has failed.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { stableSum } from './reduce.js';
 
 /** A value condition evaluated on device. */

@@ -2,7 +2,7 @@
  * The common path of the element-wise losses (BCE, focal, smooth L1, ASL1, L1): argument checks, the optional
  * fused value check, then `weightReduce(elementwise(pred, target), weight)` inside one `tf.tidy`.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { checkReduceOptions, weightReduce, type ReduceOptions } from './reduce.js';
 import {
   nonNegativeCheck,

@@ -4,7 +4,7 @@
  *   p = sigmoid(x), ce = BCEWithLogits(x, y), p_t = p*y + (1-p)*(1-y)
  *   loss = ce * (1 - p_t)^gamma * (alpha*y + (1-alpha)*(1-y))      (no alpha factor when alpha < 0)
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { bceWithLogitsElementwise } from './bce.js';
 import { elementwiseLoss } from './elementwise.js';
 import type { ReduceOptions } from './reduce.js';

@@ -18,7 +18,7 @@
  * sigmoid is a unit in the last place off (wasm), including g exactly on an edge, g = 0 and g = 1 (logits +-200).
  * Targets must be 0 or 1 (checked when `validate` is on).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import {
   binEdges,
   nearestEdgeSlot,

@@ -17,7 +17,7 @@
  * bins s - 1 and s (./gradientDensity.ts).
  * `avgFactor` is ignored (as the reference).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import {
   binEdges,
   nearestEdgeSlot,

@@ -26,7 +26,7 @@
  * with `Math.fround` after every step to reproduce torch float32 arithmetic exactly (see
  * `../shared/vectors/README.md`, "Expectations").
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** Serialisable EMA state of one GHM loss (mmdetection's `acc_sum` buffer). */
 export interface GradientDensityState {

@@ -14,7 +14,7 @@
  * {@link harmonizedLoss} wraps a loss's forward pass in `tf.customGrad`: the gradient is analytic, since the
  * weights must carry no gradient (tfjs has no `stopGradient`).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import {
   GradientDensity,
   binCountsOf,

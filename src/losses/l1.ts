@@ -1,5 +1,5 @@
 /** L1 loss `|pred - target|` (mmdetection `L1Loss`). */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { elementwiseLoss } from './elementwise.js';
 import type { ReduceOptions } from './reduce.js';
 

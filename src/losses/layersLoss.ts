@@ -2,7 +2,7 @@
  * Adapter from the library's loss contract `(pred, target, weight?, options)` to a `tf.layers` loss
  * `(yTrue, yPred) => Scalar`, for `model.compile({ loss: asLayersLoss(sigmoidFocalLoss) })`.
  */
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { ReduceOptions } from './reduce.js';
 
 /** Any loss of the library as a function (GHM classes: `(p, t, w, o) => ghmc.call(p, t, w, o)`). */

@@ -12,7 +12,7 @@
  * (the detector passes max(1, #positive anchors)) `sum / avgFactor`; 'mean' without it divides by the number of
  * selected rows (at least 1); 'sum' gives the sum; 'none' gives `[N, C]` with unselected rows 0.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { bceWithLogitsElementwise } from './bce.js';
 import { checkReduceOptions, stableSum, type ReduceOptions } from './reduce.js';
 import {

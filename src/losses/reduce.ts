@@ -7,7 +7,7 @@
  *   reduction 'mean' -> mean(loss)       without avgFactor (mean over all elements, weights included)
  *                    -> sum(loss) / avgFactor   with avgFactor (RetinaNet: number of positive anchors, >= 1)
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 export type Reduction = 'none' | 'mean' | 'sum';
 export const REDUCTIONS: readonly Reduction[] = ['none', 'mean', 'sum'];

@@ -5,7 +5,7 @@
  * Written as `0.5 m^2 / beta + (|d| - m)` with `m = min(|d|, beta)`: the same values, and a graph with no
  * comparison op on the gradient path (tfjs has no gradient for comparisons).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { elementwiseLoss } from './elementwise.js';
 import type { ReduceOptions } from './reduce.js';
 

@@ -16,7 +16,7 @@
  * resumed N > 1 run continues replica 0 exactly but the other replicas' per-replica states restart from
  * replica 0's.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { trainerUpdate, type GhmdetConfig } from '../config.js';
 import { RetinaNet } from '../detector/retinaNet.js';
 import type { ImageGroundTruth } from '../detector/targets.js';

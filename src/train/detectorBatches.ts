@@ -4,7 +4,7 @@
  * the exact resumable state. This file only turns a loader batch into tensors and ground truth in the
  * detector's terms, and configures the loader from the model's `preprocess` settings for training.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { DetectionDataset } from '../data/dataset.js';
 import { DetectionLoader, type LoaderState } from '../data/loader.js';
 import type { PreprocessConfig } from '../detector/config.js';

@@ -10,7 +10,7 @@
  * (src/analysis/runFiles.ts), measured on one fixed batch: the first batch of a separate, unflipped loader over
  * the training split, so the statistics consume neither the training loader's state nor any random state.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseConfig, trainerUpdate, type DataConfig, type GhmdetConfig } from '../config.js';

@@ -2,7 +2,7 @@
  * The `Trainable` view of a `RetinaNet`: its named trainable variables, its BatchNorm running statistics as
  * checkpointed buffers, `computeLoss` as the loss and the GHM EMA states of both losses as the extra state.
  */
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { LossStates, RetinaNet } from '../detector/retinaNet.js';
 import type { ImageGroundTruth } from '../detector/targets.js';
 import type { JsonValue, LossOutput, Trainable } from './trainable.js';

@@ -4,7 +4,7 @@
  *   `total = sqrt(sum_i ||g_i||^2)`, `coef = max_norm / (total + 1e-6)`, gradients scaled by `coef` when
  *   `coef < 1`. The trainer reports `total` (the pre-clip norm) in its log.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** The global L2 norm of `grads` (any shapes), read back as a number. */
 export function globalNorm(grads: readonly tf.Tensor[]): number {

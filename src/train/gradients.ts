@@ -2,7 +2,7 @@
  * Gradients of one batch on this process's backend: `tf.variableGrads` over the model's loss. The
  * trainer takes any `GradientFn`, so a data-parallel engine can supply averaged gradients instead.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { SourcedBatch, Trainable } from './trainable.js';
 
 export interface StepGradients {

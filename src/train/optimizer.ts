@@ -13,7 +13,7 @@
  * `paramwise_cfg`), so `decayNormAndBias` defaults to true. With false, variables of rank <= 1 (biases,
  * BatchNorm/GroupNorm gamma and beta) get no decay, the common modern choice.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { NamedVariable } from './trainable.js';
 
 export interface SgdOptions {

@@ -6,7 +6,7 @@
  * The detector satisfies this through a small adapter (`src/train/detectorTrainable.ts`); tests use toy
  * models. The trainer never looks inside a batch: `B` is whatever `lossFn` understands.
  */
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 
 /** A JSON value: what extra model state and data-loader state are serialised as in a checkpoint. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };

@@ -11,7 +11,7 @@
  * run stopped at a checkpoint and resumed ends with bitwise the same weights as one that never stopped
  * (weights, momentum buffers, model state, loader state and random state are all restored exactly).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { Random } from '../utils/random.js';

@@ -22,7 +22,7 @@
 import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { FromWorker, GradientResult, Replica, ReplicaModule, ToWorker, WorkerInit } from './replica.js';
 
 /** Options of {@link DataParallel.create}. */

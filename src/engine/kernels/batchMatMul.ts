@@ -15,7 +15,7 @@
  * using one tensor as the right operand under two different 2-D shapes reuses a stale operator. The operands
  * this file transposes are fresh tensors; callers should keep one 2-D view per tensor used as a right operand.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { kernelConfig, markProjectKernel, runOnTensors } from './kernelTensors.js';
 
 /** Swaps the last two axes: [..., r, c] -> [..., c, r]. */

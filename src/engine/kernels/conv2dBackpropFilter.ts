@@ -20,7 +20,7 @@
  * there for stride 2, 8-19 % for stride 1.
  * 'NCHW' inputs are transposed to NHWC first.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import {
   conv2dInfoNhwc,
   heapFloat32,

@@ -25,7 +25,7 @@
  *
  * Configurations it does not cover ('NCHW', non-float32) run the stock kernel.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import {
   conv2dInfoNhwc,
   heapFloat32,

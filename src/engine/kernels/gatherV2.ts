@@ -9,7 +9,7 @@
  * Semantics (tfjs `tf.gather`, batchDims 0): x [outer..., D, inner...], indices int32 of any shape, all in
  * [0, D) on `axis`; out [outer..., indices..., inner...] with out[o, i, s] = x[o, indices[i], s].
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { kernelConfig, markProjectKernel, type WasmHeapBackend } from './kernelTensors.js';
 
 /** The wasm backend as this kernel uses it: heap access and reading the indices. */

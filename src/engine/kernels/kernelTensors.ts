@@ -8,7 +8,7 @@
  * (`backend.incRef`). Ops run inside a kernel are not recorded on the gradient tape (tfjs counts kernel depth).
  * Also the small pieces several kernels need: their registration config, and the NHWC convolution geometry.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** Marks the kernel functions this project registers, so registration can recognise its own kernels. */
 export const PROJECT_KERNEL = Symbol.for('ghmdet.trainingKernel');

@@ -12,7 +12,7 @@
  * so the gradient scatters each dy pixel onto that input pixel: dx[b, i, j, d] = sum of dy[b, r, c, d] over
  * the (r, c) that copy (i, j). Sums run in float64 and are rounded once per element.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { markProjectKernel, readValues } from './kernelTensors.js';
 
 /** dx [B, h, w, C] of a nearest-neighbour resize of `imagesShape` [B, h, w, C] for `dy` [B, H, W, C]. */

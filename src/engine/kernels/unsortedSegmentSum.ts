@@ -6,7 +6,7 @@
  * ids outside [0, numSegments) contribute nothing. Summation runs in index order, in float64 for float32
  * inputs and rounded once per output element.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { markProjectKernel } from './kernelTensors.js';
 
 /** The parts of the wasm backend this kernel uses. */

@@ -12,7 +12,7 @@
  *   dx = gamma_c * rstd_c / n * (n * dy - sum(dy) - x^ * sum(dy * x^)),
  *   dgamma = sum(dy * x^),  dbeta = sum(dy).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** Result of {@link batchNormTraining}. */
 export interface BatchNormTrainingResult {
