@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { loadConfigFile } from '../config.js';
 import { setupBackend } from '../engine/backend.js';
 import { formatSummary } from '../eval/cocoSummary.js';
+import { formatFoundObjectClass, foundObjectClass } from '../eval/foundObjectClass.js';
+import { toCocoGroundTruth } from '../data/dataset.js';
 import { formatDuration } from '../train/progress.js';
 import { trainDetector } from '../train/detectorRun.js';
 import { drawDetections } from '../train/drawDetections.js';
@@ -80,9 +82,12 @@ export async function run(argv: string[]): Promise<number> {
       );
     }
     const seconds = (performance.now() - t0) / 1000;
+    const named = foundObjectClass(toCocoGroundTruth(val), r.detections);
     console.log(formatSummary(r.evaluation.stats));
+    console.log(formatFoundObjectClass(named));
     console.log(
       `\nAP ${r.evaluation.stats[0]!.toFixed(3)}  AP50 ${r.evaluation.stats[1]!.toFixed(3)}  ` +
+        `top class right ${(100 * named.topClassRight).toFixed(1)} %  ` +
         `(${r.train.iteration} iterations, ${val.images.length} validation images, ` +
         `total time ${formatDuration(seconds)})`,
     );

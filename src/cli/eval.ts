@@ -2,7 +2,12 @@
  * `ghmdet eval`: COCO bbox evaluation (pycocotools' numbers) of a detections file against a ground-truth file.
  *
  *   ghmdet eval --gt instances_val.json --dt detections.json          the pycocotools summary table
- *   ghmdet eval --gt instances_val.json --dt detections.json --json   {"stats": [12], "per_category": {id: AP}}
+ *   ghmdet eval --gt instances_val.json --dt detections.json --json   {"stats": [12], "per_category": {id: AP}, ...}
+ *   ghmdet eval --run RUN_DIR                                          the same for a run's checkpoint
+ *
+ * Below the table (and in the JSON as `found_share` / `top_class_right`): the share of objects found at IoU 0.5
+ * by a detection of any class, and of those the share whose top-scoring detection has the right class
+ * (src/eval/foundObjectClass.ts).
  *
  * The command is split into "where the inputs come from" (`loadInputs`, one branch per input mode) and
  * "how the result is printed" (`report`), so another input mode is one more branch in `loadInputs`.
@@ -10,6 +15,7 @@
 import { readFile } from 'node:fs/promises';
 import { evaluateCoco, type CocoEvalResult } from '../eval/cocoEval.js';
 import { formatSummary } from '../eval/cocoSummary.js';
+import { foundObjectClass, formatFoundObjectClass, type FoundObjectClass } from '../eval/foundObjectClass.js';
 import type { CocoDetection, CocoGroundTruth } from '../eval/cocoTypes.js';
 import { setupBackend } from '../engine/backend.js';
 import { runValidationInputs } from '../train/detectorRun.js';
@@ -80,18 +86,32 @@ async function loadInputs(args: ParsedArgs): Promise<EvalInputs> {
   return { gt, dets };
 }
 
-/** The `--json` object: the 12 stats and AP@[.50:.95] per category id (-1 for a category without GT). */
-export function resultJson(result: CocoEvalResult): {
+/**
+ * The `--json` object: the 12 stats, AP@[.50:.95] per category id (-1 for a category without GT), and the
+ * found-object shares of `foundObjectClass` (IoU 0.5).
+ */
+export function resultJson(
+  result: CocoEvalResult,
+  named: FoundObjectClass,
+): {
   stats: number[];
   per_category: Record<string, number>;
+  found_share: number;
+  top_class_right: number;
 } {
   const perCategory: Record<string, number> = {};
   for (const [id, c] of Object.entries(result.perCategory)) perCategory[id] = c.ap;
-  return { stats: result.stats, per_category: perCategory };
+  return {
+    stats: result.stats,
+    per_category: perCategory,
+    found_share: named.foundShare,
+    top_class_right: named.topClassRight,
+  };
 }
 
-function report(result: CocoEvalResult, json: boolean): void {
-  console.log(json ? JSON.stringify(resultJson(result)) : formatSummary(result.stats));
+function report(result: CocoEvalResult, named: FoundObjectClass, json: boolean): void {
+  if (json) console.log(JSON.stringify(resultJson(result, named)));
+  else console.log(`${formatSummary(result.stats)}\n${formatFoundObjectClass(named)}`);
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -101,6 +121,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const { gt, dets } = await loadInputs(args);
-  report(evaluateCoco(gt, dets), args.flags['json'] === true);
+  const result = evaluateCoco(gt, dets);
+  report(result, foundObjectClass(gt, dets), args.flags['json'] === true);
   return 0;
 }
