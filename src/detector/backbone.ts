@@ -126,7 +126,7 @@ export class ResNetBackbone {
   apply(images: tf.Tensor4D, training: boolean): tf.Tensor4D[] {
     return tf.tidy(() => {
       let x = this.stem.apply(images, training);
-      if (this.cfg.stemPool) x = tf.maxPool(x, 3, 2, 'same');
+      if (this.cfg.stemPool) x = tf.maxPool(x, 3, 2, 1); // PyTorch's MaxPool2d(3, 2, padding=1)
       const outs: tf.Tensor4D[] = [];
       for (const stage of this.stages) {
         if (stage.down !== null) x = stage.down.apply(x, training);
