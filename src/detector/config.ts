@@ -52,6 +52,13 @@ const backboneSchema = z.object({
   normMomentum: z.number().gt(0).lte(1),
   /** BatchNorm epsilon. */
   normEps: z.number().positive(),
+  /**
+   * Initialisation of the convolutions: 'kaiming' (normal, fan-out, ReLU gain: mmdetection's ResNet) or
+   * 'pytorch' (PyTorch's `nn.Conv2d` default, U(-b, b) with b = 1 / sqrt(fan_in)). Behind BatchNorm the scale
+   * does not change the forward pass, but it sets the effective step size: a weight's gradient scales with
+   * 1 / |w|, its relative update with lr / |w|^2, so smaller weights learn faster.
+   */
+  init: z.enum(['kaiming', 'pytorch']),
 });
 
 const neckSchema = z.object({
@@ -66,6 +73,11 @@ const neckSchema = z.object({
   addExtraConvs: z.enum(['on_input', 'on_output']),
   /** ReLU before each extra conv after the first (torchvision style); mmdetection RetinaNet: false. */
   reluBeforeExtraConvs: z.boolean(),
+  /**
+   * Initialisation of the convolutions: 'xavier' (uniform, zero bias: mmdetection's FPN) or 'pytorch'
+   * (PyTorch's `nn.Conv2d` default: kernel and bias U(-b, b), b = 1 / sqrt(fan_in)).
+   */
+  init: z.enum(['xavier', 'pytorch']),
 });
 
 const lossClsSchema = z.looseObject({ type: z.enum(CLS_LOSS_TYPES), loss_weight: z.number().optional() });
@@ -184,6 +196,7 @@ export const SHAPES_CONFIG: RetinaNetConfig = {
     downsample: 'conv',
     normMomentum: 0.1,
     normEps: 1e-5,
+    init: 'kaiming',
   },
   neck: {
     type: 'FPN',
@@ -192,6 +205,7 @@ export const SHAPES_CONFIG: RetinaNetConfig = {
     numOuts: 3,
     addExtraConvs: 'on_input',
     reluBeforeExtraConvs: false,
+    init: 'xavier',
   },
   head: {
     ...REFERENCE_HEAD,
@@ -228,6 +242,7 @@ export const COCO_R50_CONFIG: RetinaNetConfig = {
     downsample: 'block',
     normMomentum: 0.1,
     normEps: 1e-5,
+    init: 'kaiming',
   },
   neck: {
     type: 'FPN',
@@ -236,6 +251,7 @@ export const COCO_R50_CONFIG: RetinaNetConfig = {
     numOuts: 5,
     addExtraConvs: 'on_input',
     reluBeforeExtraConvs: false,
+    init: 'xavier',
   },
   head: {
     ...REFERENCE_HEAD,

@@ -10,13 +10,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import { batchNormTraining } from '../engine/ops/batchNorm.js';
 import type { ParamStore } from './params.js';
 
-/** Weight initialisation of a conv kernel. */
+/** Weight initialisation of a conv kernel (and of its bias, where it has one). */
 export type ConvInit =
-  /** Kaiming normal, fan-out, ReLU gain (mmdetection ResNet convs). */
+  /** Kaiming normal, fan-out, ReLU gain (mmdetection ResNet convs); bias 0. */
   | { kind: 'kaiming' }
-  /** Xavier uniform (mmdetection FPN convs). */
+  /** Xavier uniform (mmdetection FPN convs); bias 0. */
   | { kind: 'xavier' }
-  /** N(0, std^2) (RetinaNet head convs: std 0.01). */
+  /**
+   * PyTorch's default for `nn.Conv2d` (`kaiming_uniform_(a=sqrt(5))`): kernel and bias U(-b, b) with
+   * b = 1 / sqrt(fan_in), fan_in = k * k * cin; a fixed bias value, when given, replaces the draw.
+   */
+  | { kind: 'pytorch' }
+  /** N(0, std^2) (RetinaNet head convs: std 0.01); bias 0. */
   | { kind: 'normal'; std: number };
 
 /**
@@ -63,19 +68,21 @@ export class Conv2d {
       const fanIn = kernelSize * kernelSize * inChannels;
       const fanOut = kernelSize * kernelSize * outChannels;
       values = params.uniform(size, Math.sqrt(6 / (fanIn + fanOut)));
+    } else if (init.kind === 'pytorch') {
+      values = params.uniform(size, 1 / Math.sqrt(kernelSize * kernelSize * inChannels));
     } else {
       values = params.normal(size, init.std);
     }
+    let biasValues: Float32Array | null = null;
+    if (bias !== false) {
+      biasValues =
+        bias === true && init.kind === 'pytorch'
+          ? params.uniform(outChannels, 1 / Math.sqrt(kernelSize * kernelSize * inChannels))
+          : new Float32Array(outChannels).fill(bias === true ? 0 : bias.value);
+    }
     this.padding = symmetricPadding(kernelSize);
     this.kernel = params.add(`${name}/kernel`, [kernelSize, kernelSize, inChannels, outChannels], values);
-    this.bias =
-      bias === false
-        ? null
-        : params.add(
-            `${name}/bias`,
-            [outChannels],
-            new Float32Array(outChannels).fill(bias === true ? 0 : bias.value),
-          );
+    this.bias = biasValues === null ? null : params.add(`${name}/bias`, [outChannels], biasValues);
   }
 
   /** `x: [B, H, W, inChannels]` -> `[B, ceil(H / stride), ceil(W / stride), outChannels]`. */
@@ -167,17 +174,9 @@ export class ConvBn {
     stride: 1 | 2,
     readonly relu: boolean,
     norm: { momentum: number; eps: number },
+    init: ConvInit = { kind: 'kaiming' },
   ) {
-    this.conv = new Conv2d(
-      params,
-      `${name}/conv`,
-      inChannels,
-      outChannels,
-      kernelSize,
-      stride,
-      { kind: 'kaiming' },
-      false,
-    );
+    this.conv = new Conv2d(params, `${name}/conv`, inChannels, outChannels, kernelSize, stride, init, false);
     this.bn = new BatchNorm(params, `${name}/bn`, outChannels, norm.momentum, norm.eps);
   }
 
