@@ -3,7 +3,9 @@
  * weights in both: the reference's initial weights (converted by `shapesNetWeights.ts`) are loaded into a
  * ghmdet model built from CONFIG, and the batch's targets, backbone and pyramid features, head outputs, the
  * losses of every classification / regression pair, the gradients and the BatchNorm running statistics after
- * one training-mode forward are compared with the dump written by `dump_reference.py`.
+ * one training-mode forward are compared with the dump written by `dump_reference.py`; with a dump made with
+ * STEPS, the first training steps; with TRAIN, the validation detections of the reference's trained weights
+ * (inference mode, post-processing, COCO scores) against ghmdet's with the same weights.
  *
  *   npx tsx tools/torch/compareReference.ts --dump DIR --data data/shapes600 [--config configs/shapes_ce_sl1.json]
  *
@@ -27,6 +29,10 @@ import { train } from '../../src/train/trainer.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { detectImages, groundTruthOf, loadDatasetImages } from '../../src/train/cocoValidation.js';
+import { evaluateCoco } from '../../src/eval/cocoEval.js';
+import { foundObjectClass } from '../../src/eval/foundObjectClass.js';
+import type { CocoDetection } from '../../src/eval/cocoTypes.js';
 import { convertStateDict } from './shapesNetWeights.js';
 import { permute, readTensorDump, type DumpedTensor } from './tensorDump.js';
 
@@ -208,6 +214,39 @@ async function main(): Promise<void> {
     }
   }
   input.dispose();
+
+  const predictions = dump.meta['predictions'] as CocoDetection[] | null | undefined;
+  if (predictions !== null && predictions !== undefined) {
+    const trained = new Map<string, DumpedTensor>();
+    for (const [k, t] of dump.tensors) if (k.startsWith('trained/')) trained.set(k.slice(8), t);
+    const m = build('ce', 'sl1');
+    assignWeights(m, convertStateDict(trained, stacked));
+    const valPaths = shapesSplitPaths(dataDir, 'val');
+    const val = await readCocoDataset({
+      annotationFile: valPaths.annotationFile,
+      imageRoot: valPaths.imageRoot,
+    });
+    const valImages = await loadDatasetImages(val);
+    const ours = detectImages(
+      m,
+      valImages,
+      val.categories.map((c) => c.id),
+    );
+    m.dispose();
+    const gt = groundTruthOf(val, valImages);
+    const [a, r] = [evaluateCoco(gt, ours), evaluateCoco(gt, predictions)];
+    const fmt = (x: number[]) =>
+      x
+        .slice(0, 3)
+        .map((v) => (100 * v).toFixed(2))
+        .join(' / ');
+    console.log(
+      `validation, weights trained by the reference for ${String(dump.meta['trainIters'])} iterations: ` +
+        `ghmdet ${ours.length} detections, AP/AP50/AP75 ${fmt(a.stats)}, top class right ` +
+        `${(100 * foundObjectClass(gt, ours).topClassRight).toFixed(1)} %; reference ${predictions.length} ` +
+        `detections, ${fmt(r.stats)}, ${(100 * foundObjectClass(gt, predictions).topClassRight).toFixed(1)} %`,
+    );
+  }
 
   // The first `steps` training steps on fixed batches (images 8k..8k+7 in file order, no flips), through the
   // loader, the trainer and the config's update rule; the reference's per-step losses and final weights.

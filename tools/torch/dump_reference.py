@@ -1,13 +1,15 @@
 """Dumps what `compareReference.ts` compares ghmdet against, from a PyTorch implementation of the experiment
 suite's shapes RetinaNet: its initial weights, one batch's targets, features, head outputs, the losses of every
 classification / regression pair and two pairs' gradients, the BatchNorm running statistics after that forward,
-and (STEPS > 0) the per-step losses and final weights of STEPS training steps on fixed batches.
+(STEPS > 0) the per-step losses and final weights of STEPS training steps on fixed batches, and (TRAIN > 0) the
+weights and validation detections (COCO results) of a model trained by the reference's own `train` for TRAIN
+iterations of CE + smooth L1.
 
-    /usr/bin/python3 tools/torch/dump_reference.py REFERENCE.py DATA_DIR OUT_DIR SEED      (env STEPS, default 0)
+    /usr/bin/python3 tools/torch/dump_reference.py REFERENCE.py DATA_DIR OUT_DIR SEED   (env STEPS, TRAIN: 0)
 
 REFERENCE.py is imported as a module (with argv `DATA_DIR - ce sl1 SEED`) and must define `Net` (modules `stem`,
 `l1`..`l4`, `lat`, `sm`, `cls`, `box`; forward returning per level (logits [B, A_l, K], deltas [B, A_l, 4])),
-`load(split)`, `targets(gt)`, `cls_loss`, `box_loss` (selected by its globals `CLS`, `BOX`), `ghmc` / `ghmr` (EMA
+`load(split)`, `targets(gt)`, `train(imgs, gts)`, `predict(net, ids, imgs, cats)`, `cls_loss`, `box_loss` (selected by its globals `CLS`, `BOX`), `ghmc` / `ghmr` (EMA
 state in `.acc`), `LEVEL_SIZES` and `lr_at(it)`. The batch is the first 8 training images in file order, no
 flips; training step k uses images 8k..8k+7, SGD lr `lr_at(k)`, momentum 0.9, weight decay 1e-4, clipping at 5.
 OUT_DIR gets `manifest.json` and `data.bin` (little-endian float32, PyTorch layouts; see tensorDump.ts).
@@ -21,7 +23,8 @@ import numpy as np
 
 ref_path, data_dir, out_dir, seed = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 steps = int(os.environ.get('STEPS', '0'))
-sys.argv = [ref_path, data_dir, os.devnull, 'ce', 'sl1', str(seed)]
+train_iters = int(os.environ.get('TRAIN', '0'))
+sys.argv = [ref_path, data_dir, os.devnull, 'ce', 'sl1', str(seed)] + ([str(train_iters)] if train_iters > 0 else [])
 spec = importlib.util.spec_from_file_location('reference', ref_path)
 ref = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(ref)
@@ -120,6 +123,16 @@ for cls, bx in [('ce', 'sl1'), ('ghmc', 'ghmr')] if steps > 0 else []:
             add(f'steps_{cls}_{bx}/' + k, v)
     losses[f'steps_{cls}_{bx}'] = log
 
+predictions = None
+if train_iters > 0:
+    reset_loss_states('ce', 'sl1')
+    trained = ref.train(imgs, gts)
+    for k, v in trained.state_dict().items():
+        if not k.endswith('num_batches_tracked'):
+            add('trained/' + k, v)
+    val_ids, val_imgs, _, cats = ref.load('val')
+    predictions = ref.predict(trained, val_ids, val_imgs, cats)
+
 os.makedirs(out_dir, exist_ok=True)
 manifest, offset = [], 0
 with open(os.path.join(out_dir, 'data.bin'), 'wb') as f:
@@ -128,5 +141,6 @@ with open(os.path.join(out_dir, 'data.bin'), 'wb') as f:
         manifest.append({'name': name, 'shape': list(a.shape), 'offset': offset})
         offset += a.size * 4
 with open(os.path.join(out_dir, 'manifest.json'), 'w') as f:
-    json.dump({'tensors': manifest, 'losses': losses, 'numPos': batch_npos, 'steps': steps}, f)
+    json.dump({'tensors': manifest, 'losses': losses, 'numPos': batch_npos, 'steps': steps,
+               'trainIters': train_iters, 'predictions': predictions}, f)
 print(json.dumps({'tensors': len(manifest), 'losses': {k: v for k, v in losses.items() if '+' in k}}))
