@@ -401,3 +401,43 @@ test('conv gradient kernels on wasm free all their intermediates (tensors and ba
     tf.dispose([...x, ...w, ...dy]);
   });
 });
+
+test('Conv2DBackpropInput on wasm: a filter reused across calls (cached phase filters) and after many others (evicted) gives the same dX; no leak', async () => {
+  await tf.setBackend('wasm');
+  registerTrainingKernels('wasm');
+  const dy = randomTensor<tf.Rank.R4>([2, 4, 4, 8], 21);
+  const w = randomTensor<tf.Rank.R4>([3, 3, 6, 8], 22);
+  const inputGrad = (filter: tf.Tensor4D, stride: number): Float32Array => {
+    const dx = tf
+      .engine()
+      .runKernel(
+        'Conv2DBackpropInput',
+        { dy, filter },
+        {
+          strides: stride,
+          pad: SYMMETRIC_PAD,
+          dataFormat: 'NHWC',
+          inputShape: [2, 4 * stride, 4 * stride, 6],
+        },
+      ) as tf.Tensor;
+    const values = dx.dataSync() as Float32Array;
+    dx.dispose();
+    return values;
+  };
+  const before = tf.memory().numTensors;
+  const s1 = inputGrad(w, 1);
+  const s2 = inputGrad(w, 2); // another phase geometry of the same filter
+  assert.deepEqual(inputGrad(w, 1), s1);
+  const copy = tf.tidy(() => tf.add(w, 0)) as tf.Tensor4D; // same values, new data: built afresh
+  assert.deepEqual(inputGrad(copy, 2), s2);
+  for (let i = 0; i < 120; i++) {
+    const other = randomTensor<tf.Rank.R4>([3, 3, 6, 8], 100 + i);
+    inputGrad(other, 1);
+    other.dispose();
+  }
+  assert.deepEqual(inputGrad(w, 1), s1);
+  assert.deepEqual(inputGrad(w, 2), s2);
+  copy.dispose();
+  assert.equal(tf.memory().numTensors, before);
+  tf.dispose([w, dy]);
+});
