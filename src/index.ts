@@ -181,7 +181,14 @@ export type { LrScheduleOptions } from './train/schedule.js';
 export { globalNorm, clipCoefficient } from './train/gradClip.js';
 export { localGradients } from './train/gradients.js';
 export type { GradientFn, StepGradients } from './train/gradients.js';
-export { saveCheckpoint, loadCheckpoint, readManifest, MANIFEST_FILE } from './train/checkpoint.js';
+export {
+  saveCheckpoint,
+  loadCheckpoint,
+  findResumableCheckpoint,
+  readManifest,
+  CheckpointDamagedError,
+  MANIFEST_FILE,
+} from './train/checkpoint.js';
 export type { CheckpointData, CheckpointManifest, SavedTensor } from './train/checkpoint.js';
 export { RunLog } from './train/runLog.js';
 export type { LogRecord, TrainRecord, EvalRecord } from './train/runLog.js';
