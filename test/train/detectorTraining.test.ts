@@ -35,6 +35,14 @@ const TINY = {
   eval: { interval: 2, max_images: 2 },
 };
 
+/** Every file of a folder (not recursive) with its bytes. */
+async function folderBytes(folder: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const f of (await readdir(folder)).sort())
+    out[f] = (await readFile(join(folder, f))).toString('base64');
+  return out;
+}
+
 function tinyConfig() {
   return parseConfig({ ...TINY, data: { ...TINY.data, root: join(dir, 'shapes') } });
 }
@@ -161,6 +169,39 @@ test('ghmdet train writes a run folder; ghmdet predict detects with it and draws
   }
   assert.deepEqual((await readdir(drawDir)).sort(), ['000001.png', '000002.png', '000003.png']);
   await assert.rejects(trainCommand(['--config', configFile, '--out', runDir]), /already holds a checkpoint/);
+  // A refused train writes nothing into the folder, not even the categories of its own (other) dataset.
+  const otherConfig = join(dir, 'other.json');
+  await writeFile(
+    otherConfig,
+    JSON.stringify({
+      ...TINY,
+      model: { ...TINY.model, numClasses: 2 },
+      data: {
+        ...TINY.data,
+        root: join(dir, 'shapes-other'),
+        shapes: { ...TINY.data.shapes, classes: ['cross', 'circle'] },
+      },
+    }),
+  );
+  const before = await folderBytes(runDir);
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    await assert.rejects(
+      trainCommand(['--config', otherConfig, '--out', runDir]),
+      /already holds a checkpoint; resume it \(--resume\) or choose another run folder/,
+    );
+    await assert.rejects(
+      trainCommand(['--config', otherConfig, '--out', runDir, '--resume']),
+      /categories\.json records the categories \[1 circle, 2 square, 3 triangle, 4 cross\], but the dataset has \[1 cross, 2 circle\]/,
+    );
+  } finally {
+    process.stderr.write = origErr;
+  }
+  assert.deepEqual(
+    await folderBytes(runDir),
+    before,
+    'the refused commands changed nothing in the run folder',
+  );
 
   // ghmdet eval --run: the checkpoint on the validation split, in pycocotools' layout; same numbers as eval.json.
   const printed: string[] = [];
