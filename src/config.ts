@@ -121,8 +121,10 @@ export const trainConfigSchema = z
     log_interval: posInt.default(10),
     /** Checkpoint every this many iterations (0: only at the end). Default 0. */
     checkpoint_interval: nonNegInt.default(0),
-    /** Checkpoints kept. Default 1. */
-    keep_checkpoints: posInt.default(1),
+    /**
+     * Checkpoints kept. Default 2: a resume whose newest checkpoint is damaged falls back to the one before.
+     */
+    keep_checkpoints: posInt.default(2),
     /**
      * Write gradient statistics (`analysis/grad_stats_iter_NNNNNN.json`, src/analysis/runFiles.ts) every this
      * many iterations, on one fixed batch of training images (0: never). Default 0.
