@@ -18,6 +18,7 @@ import {
   deprecatedAlias,
   integer,
   newCommand,
+  required,
   runCommand,
   type Command,
 } from './command.js';
@@ -39,7 +40,7 @@ export function command(): Command {
       "it. The statistics follow the run's own GHM / focal / smooth-L1 parameters where it has them.",
     positionalFlag: '--run',
   })
-    .addOption(new Option('--run <DIR>', 'run folder (config.json + checkpoint)').makeOptionMandatory())
+    .addOption(required(new Option('--run <DIR>', 'run folder (config.json + checkpoint)')))
     .addOption(
       new Option('--num-images <N>', 'training images to run through the model')
         .argParser(integer(1))

@@ -12,7 +12,7 @@
  * Adding a command: write src/cli/NAME.ts exporting `command(): Command`, built as
  *
  *     newCommand('name', { summary: 'one line for the command list', usage: '--in FILE [options]' })
- *       .addOption(new Option('--in <FILE>', 'what it reads').makeOptionMandatory())
+ *       .addOption(required(new Option('--in <FILE>', 'what it reads')))
  *       .addOption(new Option('--iters <N>', 'how many').argParser(integer(1)).default(10))
  *
  * then `action(cmd, async (opts: NameFlags) => { ...; return EXIT.ok; })`, and `export const run = (argv) =>
@@ -73,10 +73,14 @@ export function showPlaceholders(text: string): string {
   return text.replace(/<([^<>]+)>/g, '$1');
 }
 
-/** `ghmdet data shapes` for the `shapes` subcommand of `data`. */
+/** The executable's name: the root command's, and the first word of every message. */
+export const PROGRAM = 'ghmdet';
+
+/** `ghmdet data shapes` for the `shapes` subcommand of `data` (also when it runs on its own, as in tests). */
 export function commandPath(cmd: Command): string {
   const names: string[] = [];
   for (let c: Command | null = cmd; c !== null; c = c.parent) names.unshift(c.name());
+  if (names[0] !== PROGRAM) names.unshift(PROGRAM);
   return names.join(' ');
 }
 
@@ -103,6 +107,7 @@ export function newCommand(name: string, info: CommandInfo): Command {
       styleTitle: (title) => title.toLowerCase(),
       optionTerm: (option) => showPlaceholders(option.flags),
       optionDescription,
+      argumentTerm: (argument) => `${argument.name()}${argument.variadic ? '...' : ''}`,
       subcommandTerm: (sub) => sub.name(),
     })
     .configureOutput({ outputError: () => {} }) // reported once, by `reportError`, in the project's format
@@ -125,9 +130,22 @@ export function newGroup(name: string, info: CommandInfo, subcommands: Command[]
   return cmd;
 }
 
+/**
+ * Options a command cannot run without, marked with `required(new Option(...))` (not commander's
+ * `makeOptionMandatory`, which is checked before unknown flags and stray arguments: `analyze runs/a` would say
+ * "--run DIR not specified" instead of "did you mean --run runs/a?"). Checked just before the action runs.
+ */
+const requiredOptions = new WeakSet<Option>();
+
+export function required(option: Option): Option {
+  requiredOptions.add(option);
+  return option;
+}
+
 /** An option's description with its default, if it has one, as it would be typed: `(default: runs/default)`. */
 function optionDescription(option: Option): string {
   const value: unknown = option.defaultValue;
+  if (requiredOptions.has(option)) return `${option.description} (required)`;
   if (value === undefined) return option.description;
   const shown = option.defaultValueDescription ?? (Array.isArray(value) ? value.join(',') : String(value));
   return `${option.description} (default: ${shown})`;
@@ -165,6 +183,10 @@ export function action<Flags>(cmd: Command, fn: (flags: Flags, args: string[]) =
   return cmd.action(async () => {
     const root = rootOf(cmd);
     current.set(root, cmd);
+    for (const option of cmd.options.filter((o) => requiredOptions.has(o))) {
+      if (cmd.getOptionValue(option.attributeName()) === undefined)
+        throw new UsageError(`required option '${showPlaceholders(option.flags)}' not specified`);
+    }
     exitCodes.set(root, await fn(cmd.opts<Flags & Record<string, unknown>>(), cmd.args));
   });
 }

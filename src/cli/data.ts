@@ -27,6 +27,7 @@ import {
   commaList,
   integer,
   newCommand,
+  required,
   newGroup,
   numberIn,
   runCommand,
@@ -76,7 +77,7 @@ function shapesCommand(): Command {
       'other parameters is replaced only with --force. Annotation noise applies to the training split only.',
     positionalFlag: '--out',
   })
-    .addOption(new Option('--out <DIR>', 'dataset folder').makeOptionMandatory())
+    .addOption(required(new Option('--out <DIR>', 'dataset folder')))
     .addOption(new Option('--train <N>', 'training images').argParser(integer(0)).default(d.train))
     .addOption(new Option('--val <N>', 'validation images').argParser(integer(0)).default(d.val))
     .addOption(new Option('--size <N>', 'image side in pixels').argParser(integer(16)).default(d.size))

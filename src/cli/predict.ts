@@ -14,6 +14,7 @@ import {
   action,
   backendOption,
   newCommand,
+  required,
   numberIn,
   runCommand,
   type Command,
@@ -37,12 +38,14 @@ export function command(): Command {
       'the sorted list, from 1.',
     positionalFlag: '--images',
   })
-    .addOption(new Option('--run <DIR>', 'run folder written by ghmdet train').makeOptionMandatory())
+    .addOption(required(new Option('--run <DIR>', 'run folder written by ghmdet train')))
     .addOption(
-      new Option(
-        '--images <DIR|FILE...>',
-        'image folders or files (several after one flag, or the flag repeated)',
-      ).makeOptionMandatory(),
+      required(
+        new Option(
+          '--images <DIR|FILE...>',
+          'image folders or files (several after one flag, or the flag repeated)',
+        ),
+      ),
     )
     .addOption(new Option('--out <FILE>', 'results file (COCO result format)').default('results.json'))
     .addOption(new Option('--draw <DIR>', 'folder for PNGs with the detections drawn'))

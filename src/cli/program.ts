@@ -3,7 +3,7 @@
  * which runs one command line and reports its errors the project's way (conventions: src/cli/command.ts).
  */
 import { readFileSync } from 'node:fs';
-import { newGroup, reportError, runCommand, type CliOutput, type Command } from './command.js';
+import { PROGRAM, newGroup, reportError, runCommand, type CliOutput, type Command } from './command.js';
 import * as analyze from './analyze.js';
 import * as conformance from './conformance.js';
 import * as data from './data.js';
@@ -35,7 +35,7 @@ export function packageVersion(): string {
 
 export function buildProgram(): Command {
   return newGroup(
-    'ghmdet',
+    PROGRAM,
     {
       summary: 'Gradient Harmonized single-stage detector (GHM-C, GHM-R) on TensorFlow.js',
       usage: 'COMMAND [options]',
