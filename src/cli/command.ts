@@ -15,12 +15,14 @@
  *       .addOption(required(new Option('--in <FILE>', 'what it reads')))
  *       .addOption(new Option('--iters <N>', 'how many').argParser(integer(1)).default(10))
  *
- * then `action(cmd, async (opts: NameFlags) => { ...; return EXIT.ok; })`, and `export const run = (argv) =>
- * runCommand(command(), argv)` for tests; list it in `COMMANDS` (src/cli/program.ts). Adding a flag is one more
+ * then `action(cmd, async (flags: NameFlags) => { ...; return EXIT.ok; })`, and `export const run = (argv) =>
+ * runCommand(command(), argv)` for tests; list it in `COMMANDS` (src/cli/program.ts). A command with subcommands
+ * is `newGroup(name, info, [sub1(), sub2()])` (src/cli/data.ts). Adding a flag is one more
  * `.addOption(...)`: a value placeholder in capitals inside `<>` (shown without them), a value parser from here
  * when it is not a plain string, the default with `.default(value)` (shown in the help). Check the flag tables in
- * docs/cli.md first: a name already used elsewhere must mean the same thing there. `npm run docs:cli` rewrites
- * docs/cli.md; a test fails while it is out of date.
+ * docs/cli.md first: a name already used elsewhere must mean the same thing there. Renaming a flag: add the new
+ * one and `deprecatedAlias(cmd, '--old <N>', '--new')`. `npm run docs:cli` rewrites docs/cli.md; a test fails
+ * while it is out of date.
  *
  * Keep the top-level imports of a command file light (commander, this module, node builtins, `import type`):
  * import the heavy modules (TF.js, sharp, vega) inside the action, so `--help` and `--version` answer at once.
@@ -115,9 +117,8 @@ export function newCommand(name: string, info: CommandInfo): Command {
       throw fromCommander(cmd, err, info.positionalFlag);
     })
     .hook('preAction', (_hooked, actionCmd) => void current.set(rootOf(actionCmd), actionCmd));
-  const deprecated = () => deprecationLines(cmd);
   cmd.addHelpText('after', () => {
-    const lines = deprecated();
+    const lines = deprecationLines(cmd);
     return lines.length === 0 ? '' : `\ndeprecated (removed in the next release):\n${lines.join('\n')}`;
   });
   return cmd;
