@@ -35,6 +35,12 @@ export interface ImageCheckResult {
   problems: ImageProblem[];
 }
 
+/** sharp's message on one line: libvips may repeat its lines (`VipsJpeg: premature end...` twice). */
+function sharpMessage(e: unknown): string {
+  const lines = (e as Error).message.split('\n').map((l) => l.trim());
+  return [...new Set(lines.filter((l) => l !== ''))].join('; ');
+}
+
 /** What is wrong with one image file, or null when it is fine. */
 async function checkOne(
   path: string,
@@ -54,7 +60,7 @@ async function checkOne(
   try {
     ({ width, height, format } = await sharp(path).metadata());
   } catch (e) {
-    return `its header does not decode (${(e as Error).message.trim()}); is it a JPEG or PNG file?`;
+    return `its header does not decode (${sharpMessage(e)}); is it a complete JPEG or PNG file?`;
   }
   if (width !== expected.width || height !== expected.height)
     return (
@@ -65,7 +71,7 @@ async function checkOne(
     try {
       await sharp(path).raw().toBuffer();
     } catch (e) {
-      return `it does not decode (${(e as Error).message.trim()}); the ${format ?? 'image'} file is cut or damaged`;
+      return `it does not decode (${sharpMessage(e)}); the ${format ?? 'image'} file is cut or damaged`;
     }
   }
   return null;
@@ -92,5 +98,12 @@ export async function checkImageFiles(
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, images.length) }, worker));
+  // libvips keeps one error buffer for all threads, so a message found while other images were decoding may
+  // carry their text too: each bad file is checked again on its own for a message of its own.
+  for (const p of found) {
+    if (p === null) continue;
+    const img = images[found.indexOf(p)]!;
+    p.problem = (await checkOne(p.file, img, options.decode ?? false)) ?? p.problem;
+  }
   return { checked: images.length, problems: found.filter((p): p is ImageProblem => p !== null) };
 }
