@@ -306,6 +306,12 @@ async function readPair(
   if (state instanceof Damage) return state;
   if (`${baseName(state.iteration)}.json` !== stateName)
     return new Damage(statePath, `it holds iteration ${state.iteration}, its name says another`);
+  if (manifest !== null && (manifest.iteration !== state.iteration || manifest.epoch !== state.epoch))
+    return new Damage(
+      join(runDir, MANIFEST_FILE),
+      `it says iteration ${manifest.iteration} (epoch ${manifest.epoch}), its checkpoint ${stateName} holds ` +
+        `iteration ${state.iteration} (epoch ${state.epoch})`,
+    );
 
   const tensorsName = state.tensors?.file ?? manifest?.tensors ?? stateName.replace(/\.json$/, '.bin');
   const tensorsPath = join(runDir, tensorsName);

@@ -231,7 +231,7 @@ export async function train<B>(
       iter = existing.iteration;
       epoch = existing.epoch;
       lastCheckpoint = iter;
-      await log.truncateAfter(iter);
+      await log.truncateAfter(iter, (problem) => say(`${problem}; it is left out of the log`));
       say(`resuming ${runDir} from iteration ${iter} (epoch ${epoch})`);
     } else {
       if (options.resume) say(`no checkpoint in ${runDir}; starting from iteration 0`);
