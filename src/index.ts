@@ -128,6 +128,10 @@ export { readVocDataset, VOC_CLASSES } from './data/voc.js';
 export type { ReadVocOptions } from './data/voc.js';
 export { decodeImageFile, writePng } from './data/image.js';
 export type { RgbImage } from './data/image.js';
+export { checkImageFiles } from './data/imageCheck.js';
+export type { ImageCheckOptions, ImageCheckResult, ImageProblem } from './data/imageCheck.js';
+export { assignImageIds } from './data/imageIds.js';
+export type { ImageIds, ImageIdEntry } from './data/imageIds.js';
 export {
   generateShapesDataset,
   ensureShapesDataset,
