@@ -9,7 +9,7 @@
  *  3. the curves: training loss and validation AP;
  *  4. the COCO evaluation table and the head fit;
  *  5. the configuration, collapsed in `<details>`.
- * For several runs a comparison (a table of final values and plots of every run) comes first. Metrics that the
+ * For several runs a comparison (a table of the headline numbers and plots of every run) comes first. Metrics that the
  * evaluation reports as absent (-1: nothing to measure) appear in no plot and no table.
  */
 import { promises as fs } from 'node:fs';
@@ -105,37 +105,36 @@ async function figureGrid(
   return parts.join('\n');
 }
 
-/** Last value of each loss term and the final evaluation (eval.json, else the last evaluation record). */
-function finalValues(run: RunFolder): {
-  losses: Record<string, number>;
-  metrics: Record<string, number>;
-  iter: number | null;
-} {
-  const lastTrain = run.log.train[run.log.train.length - 1];
-  const lastVal = run.finalEval ?? run.log.val[run.log.val.length - 1];
-  return {
-    losses: lastTrain?.losses ?? {},
-    metrics: lastVal?.metrics ?? {},
-    iter: lastTrain?.iter ?? lastVal?.iter ?? null,
-  };
-}
-
-/** Final values of every run; a metric absent (-1) in every run has no column, an absent value shows as '–'. */
+/**
+ * One row per run: the headline numbers under one name whichever file they come from (eval.json or the last
+ * periodic evaluation, see runSummary.ts), the training time, and the last logged loss terms. A metric absent
+ * (-1) in every run has no column; an absent value shows as '–'.
+ */
 function comparisonTable(runs: RunFolder[]): string {
-  const finals = runs.map(finalValues);
-  const lossNames = [...new Set(finals.flatMap((f) => Object.keys(f.losses)))].sort();
-  const metricNames = [...new Set(finals.flatMap((f) => Object.keys(f.metrics)))]
-    .filter((k) => finals.some((f) => f.metrics[k] !== undefined && !isAbsentMetric(f.metrics[k])))
-    .sort();
-  const metric = (v: number | undefined): string =>
-    formatNumber(v === undefined || isAbsentMetric(v) ? undefined : v);
-  const header = ['run', 'last iteration', ...lossNames, ...metricNames];
-  const rows = runs.map((r, i) => [
-    r.name,
-    formatNumber(finals[i]!.iter ?? undefined),
-    ...lossNames.map((k) => formatNumber(finals[i]!.losses[k])),
-    ...metricNames.map((k) => metric(finals[i]!.metrics[k])),
-  ]);
+  const summaries = runs.map(summarizeRun);
+  const metrics = summaries.map((s) => new Map([...s.primary, ...s.bySize].map((m) => [m.label, m.value])));
+  const labels = [...new Set(summaries.flatMap((s) => [...s.primary, ...s.bySize].map((m) => m.label)))];
+  const losses = runs.map((r) => r.log.train[r.log.train.length - 1]?.losses ?? {});
+  const lossNames = [...new Set(losses.flatMap((l) => Object.keys(l)))].sort();
+  const header = ['run', 'iterations', 'training time', 'evaluated', ...labels, ...lossNames];
+  const rows = runs.map((r, i) => {
+    const s = summaries[i]!;
+    const evaluated =
+      s.evaluation === null
+        ? '–'
+        : `${s.evaluation.final ? 'final' : 'periodic'}, iteration ${s.evaluation.iter}`;
+    return [
+      r.name,
+      formatNumber(s.iterations ?? undefined),
+      s.trainingSeconds === null ? '–' : formatDuration(s.trainingSeconds),
+      evaluated,
+      ...labels.map((l) => {
+        const v = metrics[i]!.get(l);
+        return v === undefined ? '–' : v.toFixed(3);
+      }),
+      ...lossNames.map((k) => formatNumber(losses[i]![k])),
+    ];
+  });
   return table(header, rows, 'wide');
 }
 
