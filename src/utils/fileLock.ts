@@ -1,7 +1,7 @@
 /**
  * An exclusive lock between processes (and between async tasks of one process) on one file. The lock file is
- * created with `wx` (fails when it exists) and names its holder: `{ pid, host, command, startedAt }`; it is
- * removed when the work ends, even when it throws.
+ * created only when it does not exist, with its content in one step (a hard link of a written temp file), and
+ * names its holder: `{ pid, host, command, startedAt }`; it is removed when the work ends, even when it throws.
  *
  * A lock whose holder is gone is stale, and the next taker takes it over:
  *  - a holder on this host whose pid no longer runs (a process killed mid-work), or whose pid is this
@@ -9,7 +9,8 @@
  *    restarted container);
  *  - a holder on another host (a shared folder) whose lock file has not been touched for `staleMs`: a holder
  *    touches its lock file every `staleMs / 4` while it holds it;
- *  - a lock file without a readable holder (its creator is between creating and writing it) older than 10 s.
+ *  - a lock file without a readable holder (damaged, or written by `wx` where links are not supported and its
+ *    creator is between creating and writing it) older than 10 s.
  * A takeover happens under a second, short-lived lock file (`<lock>.takeover`), which re-reads the holder first,
  * so two takers that find the same stale lock cannot both take it.
  *
@@ -19,7 +20,8 @@
  * reports by throwing from a timer.
  */
 import { hostname } from 'node:os';
-import { readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { link, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { isProcessRunning } from './processes.js';
 
 /** Who holds a lock. */
@@ -170,6 +172,34 @@ async function takeOver(lockPath: string, seen: string): Promise<boolean> {
   }
 }
 
+/**
+ * Creates the lock file with its whole content at once, or returns false when it exists: the content goes to a
+ * temp file that is then hard-linked to the lock's name (atomic, and fails when the name exists), so a process
+ * killed meanwhile leaves no lock without a holder (only a temp file, `.NAME.PID.MS.tmp`). Where hard links are not
+ * supported, the lock file is created with `wx` and written.
+ */
+async function createLockFile(lockPath: string, text: string): Promise<boolean> {
+  const temp = join(dirname(lockPath), `.${basename(lockPath)}.${process.pid}.${Date.now()}.tmp`);
+  await writeFile(temp, text);
+  try {
+    await link(temp, lockPath);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS' && code !== 'EOPNOTSUPP') throw e;
+  } finally {
+    await rm(temp, { force: true });
+  }
+  try {
+    await writeFile(lockPath, text, { flag: 'wx' });
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  }
+}
+
 /** Takes the lock file `lockPath` (its folder must exist); see the file comment. */
 export async function acquireFileLock(lockPath: string, options: FileLockOptions = {}): Promise<HeldLock> {
   const pollMs = options.pollMs ?? 250;
@@ -180,13 +210,15 @@ export async function acquireFileLock(lockPath: string, options: FileLockOptions
     if (holder === null) {
       const mine = thisHolder();
       heldHere.set(lockPath, mine);
+      let created: boolean;
       try {
-        await writeFile(lockPath, JSON.stringify(mine) + '\n', { flag: 'wx' });
-        return held(lockPath, mine, staleMs);
+        created = await createLockFile(lockPath, JSON.stringify(mine) + '\n');
       } catch (e) {
         heldHere.delete(lockPath);
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        throw e;
       }
+      if (created) return held(lockPath, mine, staleMs);
+      heldHere.delete(lockPath);
       let text: string;
       try {
         text = await readFile(lockPath, 'utf8');
