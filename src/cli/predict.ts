@@ -1,34 +1,65 @@
 /**
- * `ghmdet predict --run RUN_DIR --images DIR|FILES --out results.json [--draw OUT_DIR] [--score-thr S]`:
- * detects objects with a run's checkpoint and writes them in the COCO result format (boxes xywh in each
- * image's pixels). `image_id` is the file name's number when it is one (`000012.png` -> 12, as the shapes and
- * COCO files are named), otherwise the file's position in the sorted list, from 1.
- * With `--draw`, a PNG per image with boxes, labels and scores drawn.
+ * `ghmdet predict --run DIR --images DIR|FILE... [--out FILE] [--draw DIR] [--score-thr SCORE]`: detects objects
+ * with a run's checkpoint and writes them in the COCO result format (boxes xywh in each image's pixels).
+ * `image_id` is the file name's number when it is one (`000012.png` -> 12, as the shapes and COCO files are
+ * named); other files are numbered after the largest such number (src/data/imageIds.ts). The ids are written
+ * beside the results as COCO `images` entries (`results.json` -> `results.images.json`). With `--draw`, a PNG
+ * per image with boxes, labels and scores drawn. The output folders are checked before anything is computed.
  */
-import { readdir, stat, writeFile } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
-import { decodeImageFile } from '../data/image.js';
-import { setupBackend } from '../engine/backend.js';
+import { readdir, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
 import type { CocoDetection } from '../eval/cocoTypes.js';
-import { loadRun } from '../train/detectorRun.js';
-import { drawDetections } from '../train/drawDetections.js';
-import { helpText, parseArgs, stringFlag, type FlagSpec } from './args.js';
+import {
+  EXIT,
+  Option,
+  action,
+  backendOption,
+  newCommand,
+  required,
+  numberIn,
+  runCommand,
+  type Command,
+} from './command.js';
 
-export const summary =
-  "detect objects in images with a run's checkpoint (COCO results JSON, optional drawings)";
+interface PredictFlags {
+  run: string;
+  images: string[];
+  out: string;
+  draw?: string;
+  scoreThr: number;
+  backend?: string;
+}
 
-const spec: Record<string, FlagSpec> = {
-  run: { type: 'string', description: 'run folder written by ghmdet train' },
-  images: { type: 'list', description: 'an image folder or image files (repeat the flag, or list after --)' },
-  out: { type: 'string', description: 'results file (COCO result format), default results.json' },
-  draw: { type: 'string', description: 'folder for PNGs with the detections drawn' },
-  'score-thr': {
-    type: 'string',
-    description: 'drop detections below this score in the output (default 0.05)',
-  },
-  backend: { type: 'string', description: 'tensorflow | wasm | cpu (default: auto)' },
-  help: { type: 'boolean', description: 'show this help' },
-};
+export function command(): Command {
+  const cmd = newCommand('predict', {
+    summary: "detect objects in images with a run's checkpoint (COCO results JSON, optional drawings)",
+    usage: '--run DIR --images DIR|FILE... [options]',
+    details:
+      "image_id is the file name's number when it is one (000012.png -> 12), otherwise the file's position in " +
+      'the sorted list, from 1.',
+    positionalFlag: '--images',
+  })
+    .addOption(required(new Option('--run <DIR>', 'run folder written by ghmdet train')))
+    .addOption(
+      required(
+        new Option(
+          '--images <DIR|FILE...>',
+          'image folders or files (several after one flag, or the flag repeated)',
+        ),
+      ),
+    )
+    .addOption(new Option('--out <FILE>', 'results file (COCO result format)').default('results.json'))
+    .addOption(new Option('--draw <DIR>', 'folder for PNGs with the detections drawn'))
+    .addOption(
+      new Option('--score-thr <SCORE>', 'drop detections below this score in the output')
+        .argParser(numberIn(0, 1))
+        .default(0.05),
+    )
+    .addOption(backendOption());
+  return action<PredictFlags>(cmd, predict);
+}
+
+export const run = (argv: readonly string[]): Promise<number> => runCommand(command(), argv);
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff']);
 
@@ -40,7 +71,7 @@ export async function listImages(inputs: readonly string[]): Promise<string[]> {
     try {
       s = await stat(p);
     } catch {
-      throw new Error(`predict: --images ${p} does not exist`);
+      throw new Error(`--images ${p} does not exist`);
     }
     if (s.isDirectory()) {
       const names = (await readdir(p)).filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase())).sort();
@@ -50,41 +81,45 @@ export async function listImages(inputs: readonly string[]): Promise<string[]> {
   return out;
 }
 
-/** `000012.png` -> 12; otherwise `fallback`. */
-export function imageIdOf(path: string, fallback: number): number {
-  const stem = basename(path, extname(path));
-  return /^\d+$/.test(stem) ? Number(stem) : fallback;
+/** `results.json` -> `results.images.json`: where the image ids of a results file are written. */
+export function imageMapPath(outFile: string): string {
+  return outFile.replace(/(\.json)?$/i, '.images.json');
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs('predict', argv, spec);
-  if (args.flags['help']) {
-    console.log(helpText('predict', summary, spec));
-    return 0;
+/** Throws unless `path`'s folder exists (a file written there at the end would otherwise fail after all the work). */
+async function checkOutputFolder(flag: string, path: string): Promise<void> {
+  const folder = dirname(path);
+  let s;
+  try {
+    s = await stat(folder);
+  } catch {
+    throw new Error(`${flag} ${path}: the folder ${folder} does not exist; create it first`);
   }
-  const runDir = stringFlag(args, 'run');
-  if (runDir === undefined) throw new Error('predict: --run RUN_DIR is required');
-  const inputs = [...((args.flags['images'] as string[] | undefined) ?? []), ...args.positionals];
-  if (inputs.length === 0) throw new Error('predict: --images DIR|FILES is required');
-  const outFile = stringFlag(args, 'out') ?? 'results.json';
-  const drawDir = stringFlag(args, 'draw');
-  const scoreThr = Number(stringFlag(args, 'score-thr') ?? '0.05');
-  if (!(scoreThr >= 0 && scoreThr <= 1))
-    throw new Error(`predict: --score-thr expects a number in [0, 1], got ${stringFlag(args, 'score-thr')}`);
+  if (!s.isDirectory()) throw new Error(`${flag} ${path}: ${folder} is not a folder`);
+}
 
-  await setupBackend({ backend: stringFlag(args, 'backend'), log: (l) => process.stderr.write(l + '\n') });
-  const files = await listImages(inputs);
-  if (files.length === 0) throw new Error(`predict: no image files in ${inputs.join(', ')}`);
+async function predict(flags: PredictFlags): Promise<number> {
+  const { writeFile } = await import('node:fs/promises');
+  const { decodeImageFile } = await import('../data/image.js');
+  const { setupBackend } = await import('../engine/backend.js');
+  const { loadRun } = await import('../train/detectorRun.js');
+  const { drawDetections } = await import('../train/drawDetections.js');
+  const { assignImageIds } = await import('../data/imageIds.js');
+
+  const { run: runDir, out: outFile, draw: drawDir, scoreThr } = flags;
+  const mapFile = imageMapPath(outFile);
+  await checkOutputFolder('--out', outFile);
+  const files = await listImages(flags.images);
+  if (files.length === 0) throw new Error(`no image files in ${flags.images.join(', ')}`);
+  const ids = assignImageIds(files);
+  await setupBackend({ backend: flags.backend, log: (l) => process.stderr.write(l + '\n') });
   const { model, categories, iteration } = await loadRun(runDir);
   try {
     process.stderr.write(`loaded ${runDir} (iteration ${iteration}); detecting in ${files.length} images\n`);
     const results: CocoDetection[] = [];
-    const ids = new Set<number>();
     for (let i = 0; i < files.length; i++) {
       const file = files[i]!;
-      const imageId = imageIdOf(file, i + 1);
-      if (ids.has(imageId)) throw new Error(`predict: two images map to image_id ${imageId} (${file})`);
-      ids.add(imageId);
+      const imageId = ids.entries[i]!.id;
       const img = await decodeImageFile(file, file);
       const dets = model
         .detectSync({ data: img.data, width: img.width, height: img.height })
@@ -106,12 +141,15 @@ export async function run(argv: string[]): Promise<number> {
       }
     }
     await writeFile(outFile, JSON.stringify(results));
+    await writeFile(mapFile, JSON.stringify(ids.entries, null, 1) + '\n');
     process.stderr.write(
       `wrote ${results.length} detections to ${outFile}` +
         (drawDir !== undefined ? `, drawings in ${drawDir}` : '') +
-        '\n',
+        `\nimage ids: ${ids.fromFileNumbers} from file names` +
+        (ids.numberedAfter > 0 ? `, ${ids.numberedAfter} numbered after them` : '') +
+        `; the map is in ${mapFile}\n`,
     );
-    return 0;
+    return EXIT.ok;
   } finally {
     model.dispose();
   }

@@ -20,7 +20,7 @@
  * Determinism: every image draws from its own `Random` seeded by (seed, split, index), the noise from one
  * seeded by (seed, 'noise'); the same options give the same PNG bytes and JSON.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Random } from '../utils/random.js';
 import { coverage, makeCanvas, paint, toBytes, type Coverage } from './raster.js';
@@ -41,7 +41,7 @@ import {
   type NoiseCounts,
 } from './annotationNoise.js';
 import { writePng } from './image.js';
-import { withFileLock } from '../utils/fileLock.js';
+import { withFileLock, type LockHolder } from '../utils/fileLock.js';
 
 /** Bumped whenever the generator's output for the same options changes (invalidates `ensureShapesDataset`). */
 export const SHAPES_GENERATOR_VERSION = 2;
@@ -359,7 +359,7 @@ export async function generateShapesDataset(
 async function withGenerationLock<T>(
   dir: string,
   fn: () => Promise<T>,
-  onWait?: (holderPid: number) => void,
+  onWait?: (holder: LockHolder | null) => void,
 ): Promise<T> {
   await mkdir(dir, { recursive: true });
   return withFileLock(join(dir, SHAPES_LOCK_FILE), fn, { onWait });
@@ -380,6 +380,64 @@ async function removeShapesFiles(dir: string): Promise<void> {
 }
 
 /**
+ * What `dir` holds, compared with the dataset `options` make: `absent` (no marker and none of train/, val/,
+ * annotations/), `same` (the marker of this generator version with these parameters), `different` (a marker
+ * with other parameters or another generator version; `differences` names them, e.g. `size: 64 there, 128
+ * here`) or `unmarked` (some of those folders but no marker: an interrupted generation, or another dataset).
+ * Reads only.
+ */
+export type ShapesFolderState =
+  | { kind: 'absent' }
+  | { kind: 'same' }
+  | { kind: 'different'; differences: string[] }
+  | { kind: 'unmarked'; entries: string[] };
+
+export async function inspectShapesFolder(
+  dir: string,
+  options: ShapesOptions = {},
+): Promise<ShapesFolderState> {
+  const o = resolveShapesOptions(options);
+  let text: string | undefined;
+  try {
+    text = await readFile(join(dir, SHAPES_MARKER_FILE), 'utf8');
+  } catch {
+    text = undefined;
+  }
+  if (text === undefined) {
+    const entries: string[] = [];
+    for (const sub of ['train', 'val', 'annotations']) {
+      try {
+        await access(join(dir, sub));
+        entries.push(`${sub}/`);
+      } catch {
+        // absent
+      }
+    }
+    return entries.length === 0 ? { kind: 'absent' } : { kind: 'unmarked', entries };
+  }
+  if (text === marker(o)) return { kind: 'same' };
+  let there: { generator_version?: unknown; parameters?: Record<string, unknown> } = {};
+  try {
+    there = JSON.parse(text) as typeof there;
+  } catch {
+    return { kind: 'different', differences: [`${SHAPES_MARKER_FILE} is not valid JSON`] };
+  }
+  const differences: string[] = [];
+  const show = (v: unknown) => JSON.stringify(v) ?? 'absent';
+  if (there.generator_version !== SHAPES_GENERATOR_VERSION)
+    differences.push(
+      `generator version: ${show(there.generator_version)} there, ${SHAPES_GENERATOR_VERSION} here`,
+    );
+  const params = there.parameters ?? {};
+  for (const key of new Set([...Object.keys(o), ...Object.keys(params)])) {
+    const mine = show((o as Record<string, unknown>)[key]);
+    const theirs = show(params[key]);
+    if (mine !== theirs) differences.push(`${key}: ${theirs} there, ${mine} here`);
+  }
+  return differences.length === 0 ? { kind: 'same' } : { kind: 'different', differences };
+}
+
+/**
  * Generates the dataset only if `dir` does not already hold one made by this generator version with the
  * same parameters (its marker file says so); otherwise returns its summary without touching it.
  * `onGenerate` is called before a generation starts, with why it is needed and the resolved options;
@@ -389,7 +447,7 @@ export async function ensureShapesDataset(
   dir: string,
   options: ShapesOptions = {},
   onGenerate?: (reason: 'absent' | 'parameters differ', options: ResolvedShapesOptions) => void,
-  onWait?: (holderPid: number) => void,
+  onWait?: (holder: LockHolder | null) => void,
 ): Promise<ShapesDatasetSummary> {
   const o = resolveShapesOptions(options);
   const readMarker = async (): Promise<string | undefined> => {

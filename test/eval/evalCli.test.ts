@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/cli/eval.js';
-import { loadCocoVectors } from './helpers/sharedVectors.js';
+import { loadCocoVectors } from './helpers/cocoVectors.js';
 
 async function captured(argv: string[]): Promise<{ code: number; out: string }> {
   const lines: string[] = [];
@@ -56,11 +56,43 @@ test('ghmdet eval: summary table and --json on a reference vector', async () => 
     }
     assert.ok(Object.values(parsed.per_category).includes(-1), 'the category without GT reports -1');
 
-    await assert.rejects(captured(['--gt', gt]), /expected --gt GT\.json and --dt DETECTIONS\.json/);
+    await assert.rejects(captured(['--gt', gt]), {
+      name: 'UsageError',
+      message: /give --gt FILE and --dt FILE, or --run DIR/,
+    });
+    await assert.rejects(captured(['--gt', gt, '--dt', dt, '--data', dir]), /--data DIR goes with --run DIR/);
     await assert.rejects(
       captured(['--gt', gt, '--dt', join(dir, 'missing.json')]),
       /cannot read detections file/,
     );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('ghmdet eval: detections of images not in the ground truth are an error; --allow-extra-images ignores them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ghmdet-eval-'));
+  try {
+    const gt = join(dir, 'gt.json');
+    const dt = join(dir, 'dt.json');
+    writeFileSync(
+      gt,
+      JSON.stringify({
+        images: [{ id: 1 }],
+        categories: [{ id: 1 }],
+        annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 10, 10], area: 100, iscrowd: 0 }],
+      }),
+    );
+    const hit = { image_id: 1, category_id: 1, bbox: [0, 0, 10, 10], score: 0.9 };
+    writeFileSync(dt, JSON.stringify([hit, { ...hit, image_id: 7 }]));
+    await assert.rejects(
+      captured(['--gt', gt, '--dt', dt]),
+      /Results do not correspond to current coco set: 1 of 2 detections have an image_id that is not in the ground truth \(1 images\): 7; .*--allow-extra-images/,
+    );
+    const allowed = await captured(['--gt', gt, '--dt', dt, '--json', '--allow-extra-images']);
+    assert.equal(allowed.code, 0);
+    // one true positive: AP 1 (to the float error of pycocotools' interpolation)
+    assert.ok(Math.abs((JSON.parse(allowed.out) as { stats: number[] }).stats[0]! - 1) < 1e-12);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

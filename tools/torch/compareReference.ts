@@ -13,7 +13,7 @@
  * reference's largest magnitude. Not a test: the figures say where two implementations part.
  */
 import * as tf from '@tensorflow/tfjs';
-import { parseArgs, stringFlag } from '../../src/cli/args.js';
+import { parseArgs, stringFlag } from '../../bench/args.js';
 import { loadConfigFile } from '../../src/config.js';
 import { readCocoDataset } from '../../src/data/coco.js';
 import { shapesSplitPaths } from '../../src/data/shapes.js';
