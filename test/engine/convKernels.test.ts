@@ -408,18 +408,16 @@ test('Conv2DBackpropInput on wasm: a filter reused across calls (cached phase fi
   const dy = randomTensor<tf.Rank.R4>([2, 4, 4, 8], 21);
   const w = randomTensor<tf.Rank.R4>([3, 3, 6, 8], 22);
   const inputGrad = (filter: tf.Tensor4D, stride: number): Float32Array => {
-    const dx = tf
-      .engine()
-      .runKernel(
-        'Conv2DBackpropInput',
-        { dy, filter },
-        {
-          strides: stride,
-          pad: SYMMETRIC_PAD,
-          dataFormat: 'NHWC',
-          inputShape: [2, 4 * stride, 4 * stride, 6],
-        },
-      ) as tf.Tensor;
+    const dx = tf.engine().runKernel(
+      'Conv2DBackpropInput',
+      { dy, filter },
+      {
+        strides: stride,
+        pad: SYMMETRIC_PAD,
+        dataFormat: 'NHWC',
+        inputShape: [2, 4 * stride, 4 * stride, 6],
+      },
+    ) as tf.Tensor;
     const values = dx.dataSync() as Float32Array;
     dx.dispose();
     return values;
