@@ -8,6 +8,7 @@
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { decodeImageFile } from '../data/image.js';
+import { ALL_DETECTIONS } from '../detector/retinaNet.js';
 import { setupBackend } from '../engine/backend.js';
 import type { CocoDetection } from '../eval/cocoTypes.js';
 import { loadRun } from '../train/detectorRun.js';
@@ -87,7 +88,7 @@ export async function run(argv: string[]): Promise<number> {
       ids.add(imageId);
       const img = await decodeImageFile(file, file);
       const dets = model
-        .detectSync({ data: img.data, width: img.width, height: img.height })
+        .detectSync({ data: img.data, width: img.width, height: img.height }, ALL_DETECTIONS)
         .filter((d) => d.score >= scoreThr);
       for (const d of dets)
         results.push({
