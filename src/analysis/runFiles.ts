@@ -22,7 +22,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { basename, join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { GRADIENT_STATS_VERSION, type GradientStats } from './gradientStats.js';
 
 export const RUN_CONFIG_FILE = 'config.json';
