@@ -51,8 +51,26 @@ export function modelHandler(source: ModelSource, purpose: 'load' | 'save', wher
   );
 }
 
+/** Options of {@link saveRetinaNet}. */
+export interface SaveModelOptions {
+  /** Class names to write into the saved config (`detect()` reports them), e.g. a dataset's category names. */
+  classNames?: string[];
+}
+
 /** Saves every variable of `model` and its config to `destination` (an IOHandler or a URL string). */
-export async function saveRetinaNet(model: RetinaNet, destination: ModelSource): Promise<tf.io.SaveResult> {
+export async function saveRetinaNet(
+  model: RetinaNet,
+  destination: ModelSource,
+  options: SaveModelOptions = {},
+): Promise<tf.io.SaveResult> {
+  const names = options.classNames;
+  if (names !== undefined && (!Array.isArray(names) || names.length !== model.config.numClasses)) {
+    throw new Error(
+      `saveRetinaNet: \`classNames\` has ${Array.isArray(names) ? names.length : String(names)} entries, ` +
+        `expected one per class (numClasses ${model.config.numClasses})`,
+    );
+  }
+  const config = names === undefined ? model.config : { ...model.config, classNames: [...names] };
   const handler = modelHandler(destination, 'save', 'saveRetinaNet');
   if (handler.save === undefined)
     throw new Error('saveRetinaNet: the handler cannot save (it has no save method)');
@@ -67,7 +85,7 @@ export async function saveRetinaNet(model: RetinaNet, destination: ModelSource):
     weightSpecs: specs,
     weightData: data,
     userDefinedMetadata: {
-      ghmdet: { formatVersion: MODEL_FORMAT_VERSION, format: MODEL_FORMAT_NAME, config: model.config },
+      ghmdet: { formatVersion: MODEL_FORMAT_VERSION, format: MODEL_FORMAT_NAME, config },
     },
   });
 }

@@ -9,6 +9,7 @@ import {
   loadRetinaNet as loadWithRouters,
   saveRetinaNet as saveWithRouters,
   type ModelSource,
+  type SaveModelOptions,
 } from './modelIO.js';
 import { nodeFileHandler } from './nodeFileHandler.js';
 import type { RetinaNet, RetinaNetOptions } from './retinaNet.js';
@@ -22,8 +23,12 @@ export function nodeModelSource(source: ModelSource): ModelSource {
 }
 
 /** Saves `model` to a folder path, a `file://` URL, an IOHandler or a URL TF.js's routers resolve. */
-export async function saveRetinaNet(model: RetinaNet, destination: ModelSource): Promise<tf.io.SaveResult> {
-  return saveWithRouters(model, nodeModelSource(destination));
+export async function saveRetinaNet(
+  model: RetinaNet,
+  destination: ModelSource,
+  options: SaveModelOptions = {},
+): Promise<tf.io.SaveResult> {
+  return saveWithRouters(model, nodeModelSource(destination), options);
 }
 
 /** Loads a model from a folder path or a `model.json` path, a `file://` URL, an IOHandler or a URL. */

@@ -33,7 +33,7 @@ export {
   MODEL_FORMAT_NAME,
   MODEL_FORMAT_VERSION,
 } from '../detector/modelIO.js';
-export type { ModelSource } from '../detector/modelIO.js';
+export type { ModelSource, SaveModelOptions } from '../detector/modelIO.js';
 export { generateAnchors, baseAnchorsXyxy, concatLevelAnchors } from '../detector/anchors.js';
 export type { AnchorGeneratorOptions, LevelAnchors } from '../detector/anchors.js';
 export {
