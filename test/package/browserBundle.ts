@@ -33,6 +33,8 @@ export async function bundleForBrowser(specifier: string, tfjsExternal: boolean)
     write: false,
     metafile: true,
     logLevel: 'silent',
+    // Resolve the package as an application would (its exports), not through the repository's tsconfig paths.
+    tsconfigRaw: '{}',
     external: tfjsExternal ? ['@tensorflow/*'] : [],
   });
   const meta: Metafile = r.metafile;
