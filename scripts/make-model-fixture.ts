@@ -2,8 +2,8 @@
  * Makes the small trained detector that the browser tests load over http and run on a dropped image
  * (test/fixtures/shapes-model/: model.json + weights.bin, TF.js weights manifest + ghmdet config): the
  * playground's training session with the main job's net cut to a third of its width, focal loss, trained on
- * the in-memory shapes on the wasm backend. Deterministic for a given backend; about two minutes.
- *   npx tsx scripts/make-model-fixture.ts [--steps 1500] [--out test/fixtures/shapes-model]
+ * the in-memory shapes on the wasm backend. Deterministic for a given backend; five to ten minutes.
+ *   npx tsx scripts/make-model-fixture.ts [--steps 4000] [--lr 0.03] [--out test/fixtures/shapes-model]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -12,7 +12,8 @@ import { TrainingSession, type MainJobConfig } from '../web/src/session.js';
 
 const { values } = parseArgs({
   options: {
-    steps: { type: 'string', default: '1500' },
+    steps: { type: 'string', default: '4000' },
+    lr: { type: 'string', default: '0.03' },
     out: { type: 'string', default: 'test/fixtures/shapes-model' },
   },
 });
@@ -31,7 +32,7 @@ const config: MainJobConfig = {
   },
 };
 await setupBackend({ backend: 'wasm', log: console.log });
-const session = new TrainingSession({ config, clsLoss: 'focal', batchSize: 8, lr: 0.02 });
+const session = new TrainingSession({ config, clsLoss: 'focal', batchSize: 8, lr: Number(values.lr) });
 console.log(`${session.model.numParameters()} parameters, ${steps} steps`);
 const t0 = performance.now();
 let mean = 0;

@@ -9,9 +9,14 @@ export interface StartMessage {
   type: 'start';
   clsLoss: ClsLossName;
   backend: BackendChoice;
-  /** Use the multi-threaded wasm build when the page is cross-origin isolated. Default true. */
-  wasmThreads: boolean;
+  /**
+   * wasm build: 0 = single-threaded; -1 = the threaded build with its own pool size (hardware threads / 2);
+   * N > 0 = the threaded build with N threads. The threaded build needs a cross-origin isolated page.
+   */
+  wasmThreads: number;
   batchSize: number;
+  /** Gradient statistics and validation detections about once a second (false: steps only, for timing). */
+  figures: boolean;
   /** Stop after this many steps (0: until stopped). */
   iterations: number;
   seed: number;

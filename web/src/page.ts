@@ -4,7 +4,8 @@
  * page, and runs the library example in a second worker.
  *
  * URL parameters (the browser tests and bench:browser use them): `loss`, `backend`, `batch`, `iterations`
- * (stop after N steps), `autostart=1`, `threads=0` (single-threaded wasm), `minScore`, `model` (URL of a
+ * (stop after N steps), `autostart=1`, `threads` (wasm: 0 = single-threaded build, N = N threads; default the
+ * threaded build's own pool size), `figures=0` (no statistics or charts: for timing), `minScore`, `model` (URL of a
  * model.json; default the main job's run folder, `runs/default/model.json`).
  * Test hooks: `window.ghmdetPlayground` holds what the page has shown so far.
  */
@@ -32,6 +33,8 @@ const shown = {
   backend: null as null | { name: string; threads: number | null; reason: string; measured: object },
   iteration: 0,
   losses: [] as number[],
+  /** Wall time of each training step, ms. */
+  stepMs: [] as number[],
   imagesPerSecond: 0,
   /** Histograms of g received, as counts per fine bin. */
   histograms: [] as number[][],
@@ -204,6 +207,7 @@ async function onProgress(p: Progress): Promise<void> {
   steps.push(...p.steps);
   shown.iteration = steps[steps.length - 1]?.iter ?? 0;
   shown.losses.push(...p.steps.map((s) => s.loss));
+  shown.stepMs.push(...p.steps.map((s) => s.ms));
   shown.imagesPerSecond = p.imagesPerSecond;
   if (p.valImages) valImages = p.valImages;
   if (p.detections) {
@@ -256,8 +260,9 @@ function start(): void {
     type: 'start',
     clsLoss: $<HTMLSelectElement>('loss').value as ClsLossName,
     backend: $<HTMLSelectElement>('backend').value as BackendChoice,
-    wasmThreads: params.get('threads') !== '0',
+    wasmThreads: params.has('threads') ? Number(params.get('threads')) : -1,
     batchSize: Number($<HTMLInputElement>('batch').value),
+    figures: params.get('figures') !== '0',
     iterations: Number(params.get('iterations') ?? 0),
     seed: 0,
   };

@@ -17,11 +17,18 @@ let running = false;
 const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /** Sets up `name` (once per worker for wasm: threads are fixed when the wasm module starts). */
-async function useBackend(name: string, wasmThreads: boolean): Promise<boolean> {
-  if (name === 'wasm' && tf.findBackend('wasm') === null) {
+let wasmConfigured = false;
+async function useBackend(name: string, wasmThreads: number): Promise<boolean> {
+  // Before the wasm backend first starts (tf.findBackend would start it): where its binaries are, which build.
+  if (name === 'wasm' && !wasmConfigured) {
+    wasmConfigured = true;
     setWasmPaths(new URL('./wasm/', self.location.href).href);
-    if (!wasmThreads || !self.crossOriginIsolated) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-    else setThreadsCount(Math.max(1, navigator.hardwareConcurrency));
+    if (wasmThreads === 0 || !self.crossOriginIsolated) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    else if (wasmThreads > 0) {
+      // The threaded build sizes its pthread pool from navigator.hardwareConcurrency / 2 (1 on two cores).
+      Object.defineProperty(self.navigator, 'hardwareConcurrency', { get: () => 2 * wasmThreads });
+      setThreadsCount(wasmThreads);
+    }
   }
   try {
     if (!(await tf.setBackend(name))) return false;
@@ -51,12 +58,23 @@ function measure(start: StartMessage, steps: number): number {
   }
 }
 
+/** The wasm build in use, in words: threaded (with its pool size) or single-threaded, and why. */
+async function wasmBuild(): Promise<string> {
+  if (tf.getBackend() !== 'wasm') return '';
+  const threaded = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+  if (threaded) return `threaded build, ${getThreadsCount()} threads; `;
+  return self.crossOriginIsolated
+    ? 'single-threaded build; '
+    : 'single-threaded build (not cross-origin isolated); ';
+}
+
 async function chooseBackend(start: StartMessage): Promise<BackendReport> {
   const threads = () => (tf.getBackend() === 'wasm' ? getThreadsCount() : null);
   if (start.backend !== 'auto') {
     if (!(await useBackend(start.backend, start.wasmThreads)))
       throw new Error(`backend ${start.backend} could not be initialised in this browser`);
-    return { type: 'backend', name: start.backend, threads: threads(), reason: 'chosen', measured: {} };
+    const reason = `${await wasmBuild()}chosen`;
+    return { type: 'backend', name: start.backend, threads: threads(), reason, measured: {} };
   }
   const measured: Record<string, number | string> = {};
   for (const name of ['wasm', 'webgl']) {
@@ -68,12 +86,18 @@ async function chooseBackend(start: StartMessage): Promise<BackendReport> {
   }
   const ok = Object.entries(measured).filter((e): e is [string, number] => typeof e[1] === 'number');
   if (ok.length === 0) {
-    await useBackend('cpu', false);
+    await useBackend('cpu', 0);
     return { type: 'backend', name: 'cpu', threads: null, reason: 'wasm and webgl unavailable', measured };
   }
   const [name] = ok.reduce((a, b) => (b[1] > a[1] ? b : a));
   await useBackend(name, start.wasmThreads);
-  return { type: 'backend', name, threads: threads(), reason: 'fastest training step', measured };
+  return {
+    type: 'backend',
+    name,
+    threads: threads(),
+    reason: `${await wasmBuild()}fastest training step`,
+    measured,
+  };
 }
 
 async function run(start: StartMessage): Promise<void> {
@@ -104,7 +128,7 @@ async function run(start: StartMessage): Promise<void> {
       const now = performance.now();
       const last = start.iterations > 0 && session.iteration >= start.iterations;
       if (now - lastReport >= 250 || last || first) {
-        const figures = now - lastFigures >= 1000 || last || first;
+        const figures = start.figures && (now - lastFigures >= 1000 || last || first);
         const ips = (recent.reduce((a, r) => a + r.images, 0) * 1000) / recent.reduce((a, r) => a + r.ms, 0);
         post({
           type: 'progress',
