@@ -2,7 +2,7 @@
  * Times the COCO bbox evaluator on a COCO-val sized problem generated from a seed: 5000 images, ~36k GT boxes
  * of mixed sizes (some crowd), 80 categories, 100 detections per image (jittered GT plus false positives,
  * scores rounded to 1e-3 so ties occur). pycocotools 2.0.11 takes ~95 s for evaluate() + accumulate() on such a
- * problem on the project's 2-core machine kind (see ../shared/vectors/README.md).
+ * problem on the project's 2-core machine kind (see test/fixtures/README.md).
  *
  *   npm run bench:eval                        time evaluateCoco (validation + evaluate + accumulate + summarize)
  *   npm run bench:eval -- --reference         also time the direct port of COCOeval and check identical numbers
@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { evaluateCoco } from '../src/eval/cocoEval.js';
 import { formatSummary } from '../src/eval/cocoSummary.js';
-import { parseArgs, intFlag, stringFlag, type FlagSpec } from '../src/cli/args.js';
+import { parseArgs, intFlag, stringFlag, type FlagSpec } from './args.js';
 import { randomCocoProblem } from '../test/eval/helpers/randomCocoProblem.js';
 import { referenceCocoEval } from '../test/eval/helpers/referenceCocoEval.js';
 

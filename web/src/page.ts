@@ -110,6 +110,7 @@ function lossSpec(): TopLevelSpec {
       iter: chunk[chunk.length - 1]!.iter,
       lr: null,
       imagesPerSecond: null,
+      time: null,
       losses: {
         loss: mean((s) => s.loss),
         loss_cls: mean((s) => s.lossCls),
