@@ -53,7 +53,8 @@ const shown = {
 window.addEventListener('error', (e) => shown.errors.push(String(e.message)));
 window.addEventListener('unhandledrejection', (e) => shown.errors.push(String(e.reason)));
 
-const CHART_SIZE = { width: 400, height: 170 };
+/** Outer size of each chart (titles, axes and legend inside: the figure specs use Vega-Lite's autosize 'fit'). */
+const CHART_SIZE = { width: 560, height: 270, autosize: { type: 'fit', contains: 'padding' } };
 const CLASS_COLOURS = ['#d62728', '#1f77b4', '#2ca02c', '#ff7f0e'];
 
 /** Renders a Vega-Lite spec into `id`, replacing the previous view. */
@@ -189,11 +190,10 @@ function facts(): void {
         .map(([k, v]) => `${k} ${typeof v === 'number' ? v.toFixed(1) + ' img/s' : v}`)
         .join(', ')
     : '';
-  const threads = b?.threads != null ? `, ${b.threads} thread${b.threads === 1 ? '' : 's'}` : '';
   const last = steps[steps.length - 1];
   $('facts').replaceChildren(
     ...[
-      b ? `backend <b>${b.name}</b>${threads} (${b.reason}${measured ? `: ${measured}` : ''})` : '',
+      b ? `backend <b>${b.name}</b> (${b.reason}${measured ? `: ${measured}` : ''})` : '',
       shown.imagesPerSecond > 0 ? `<b>${shown.imagesPerSecond.toFixed(1)}</b> images/s (training step)` : '',
       last ? `iteration <b>${last.iter}</b>, loss ${last.loss.toFixed(3)}` : '',
       `cross-origin isolated: ${self.crossOriginIsolated ? 'yes' : 'no'}`,

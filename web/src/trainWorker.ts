@@ -62,7 +62,7 @@ function measure(start: StartMessage, steps: number): number {
 async function wasmBuild(): Promise<string> {
   if (tf.getBackend() !== 'wasm') return '';
   const threaded = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
-  if (threaded) return `threaded build, ${getThreadsCount()} threads; `;
+  if (threaded) return `threaded build, ${getThreadsCount()} thread${getThreadsCount() === 1 ? '' : 's'}; `;
   return self.crossOriginIsolated
     ? 'single-threaded build; '
     : 'single-threaded build (not cross-origin isolated); ';
