@@ -64,7 +64,14 @@ export { RunLog } from '../train/runLog.js';
 export type { LogRecord, TrainRecord, EvalRecord } from '../train/runLog.js';
 export { Progress } from '../train/progress.js';
 export { DetectorBatches, trainingLoader } from '../train/detectorBatches.js';
-export { trainDetector, loadRun, loadData, buildModel, runValidationInputs } from '../train/detectorRun.js';
+export {
+  trainDetector,
+  loadRun,
+  loadData,
+  buildModel,
+  runValidationInputs,
+  exportRunModel,
+} from '../train/detectorRun.js';
 export type { TrainDetectorOptions, TrainDetectorResult, LoadedRun } from '../train/detectorRun.js';
 export { evaluateDetector, detectImages, cocoEvalHook, loadDatasetImages } from '../train/cocoValidation.js';
 export { drawDetections } from '../train/drawDetections.js';
