@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { Random } from '../utils/random.js';
 import { applyAnnotationNoise, type NoiseRecord, type NoiseCounts } from './annotationNoise.js';
 import { writePng } from './image.js';
-import { withFileLock } from '../utils/fileLock.js';
+import { withFileLock, type LockHolder } from '../utils/fileLock.js';
 import {
   SHAPES_GENERATOR_VERSION,
   mix32,
@@ -175,7 +175,7 @@ export async function generateShapesDataset(
 async function withGenerationLock<T>(
   dir: string,
   fn: () => Promise<T>,
-  onWait?: (holderPid: number) => void,
+  onWait?: (holder: LockHolder | null) => void,
 ): Promise<T> {
   await mkdir(dir, { recursive: true });
   return withFileLock(join(dir, SHAPES_LOCK_FILE), fn, { onWait });
@@ -263,7 +263,7 @@ export async function ensureShapesDataset(
   dir: string,
   options: ShapesOptions = {},
   onGenerate?: (reason: 'absent' | 'parameters differ', options: ResolvedShapesOptions) => void,
-  onWait?: (holderPid: number) => void,
+  onWait?: (holder: LockHolder | null) => void,
 ): Promise<ShapesDatasetSummary> {
   const o = resolveShapesOptions(options);
   const readMarker = async (): Promise<string | undefined> => {

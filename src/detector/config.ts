@@ -11,6 +11,8 @@
  * Head, assigner, coder, loss and test settings default to the reference GHM config (spec section 4).
  */
 import * as z from 'zod';
+import { lossConfigProblems } from '../losses/build.js';
+import { issueLines } from '../utils/configIssues.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../data/transforms.js';
 
 /** ImageNet RGB mean and std in 0..255 pixel units (mmdetection `img_norm_cfg`), shared with the data pipeline. */
@@ -25,7 +27,7 @@ const posInt = z.number().int().positive();
 const triple = z.tuple([z.number(), z.number(), z.number()]);
 const quad = z.tuple([z.number(), z.number(), z.number(), z.number()]);
 
-const backboneSchema = z.object({
+const backboneSchema = z.strictObject({
   /** Only 'resnet' (built from scratch, no pretrained weights). */
   type: z.literal('resnet'),
   /** Channels of the stem conv. */
@@ -54,7 +56,7 @@ const backboneSchema = z.object({
   normEps: z.number().positive(),
 });
 
-const neckSchema = z.object({
+const neckSchema = z.strictObject({
   type: z.literal('FPN'),
   /** Channels of every pyramid output. */
   outChannels: posInt,
@@ -71,7 +73,7 @@ const neckSchema = z.object({
 const lossClsSchema = z.looseObject({ type: z.enum(CLS_LOSS_TYPES), loss_weight: z.number().optional() });
 const lossBboxSchema = z.looseObject({ type: z.enum(BBOX_LOSS_TYPES), loss_weight: z.number().optional() });
 
-const headSchema = z.object({
+const headSchema = z.strictObject({
   /** 3x3 conv + ReLU layers in each branch before the output conv. */
   stackedConvs: z.number().int().nonnegative(),
   /** Channels of those convs. */
@@ -84,20 +86,20 @@ const headSchema = z.object({
    * From scratch it helped CE and not GHM-C (README, Main job). Its momentum and epsilon are the backbone's.
    */
   norm: z.enum(['none', 'BN']),
-  anchor_generator: z.object({
+  anchor_generator: z.strictObject({
     octave_base_scale: z.number().positive(),
     scales_per_octave: posInt,
     ratios: z.array(z.number().positive()).min(1),
     strides: z.array(posInt).min(1),
   }),
-  assigner: z.object({
+  assigner: z.strictObject({
     pos_iou_thr: z.number().min(0).max(1),
     neg_iou_thr: z.number().min(0).max(1),
     min_pos_iou: z.number().min(0).max(1),
     match_low_quality: z.boolean(),
     ignore_iof_thr: z.number(),
   }),
-  bbox_coder: z.object({ target_means: quad, target_stds: quad }),
+  bbox_coder: z.strictObject({ target_means: quad, target_stds: quad }),
   loss_cls: lossClsSchema,
   loss_bbox: lossBboxSchema,
   /**
@@ -108,7 +110,7 @@ const headSchema = z.object({
   loss_granularity: z.enum(['level', 'batch']),
 });
 
-const testCfgSchema = z.object({
+const testCfgSchema = z.strictObject({
   /** Candidates kept per level after the score threshold, by score. */
   nms_pre: posInt,
   /** Score threshold on sigmoid scores. */
@@ -119,7 +121,7 @@ const testCfgSchema = z.object({
   max_per_img: posInt,
 });
 
-const preprocessSchema = z.object({
+const preprocessSchema = z.strictObject({
   /** (long edge, short edge) bound of the resize, mmdetection `img_scale` with keep_ratio. */
   img_scale: z.tuple([posInt, posInt]),
   /** Keep the aspect ratio (true) or stretch to exactly (width = img_scale[0], height = img_scale[1]). */
@@ -131,7 +133,7 @@ const preprocessSchema = z.object({
   std: triple,
 });
 
-export const retinaNetConfigSchema = z.object({
+export const retinaNetConfigSchema = z.strictObject({
   /** Number of object classes, without background. */
   numClasses: posInt,
   /** Optional class names, `classNames[k]` for class index k; `detect()` reports `String(k)` without them. */
@@ -273,54 +275,88 @@ export function backboneStagesError(b: Pick<BackboneConfig, 'widths' | 'blocks'>
 
 /**
  * Validates a (partial) config merged over `base` (default {@link SHAPES_CONFIG}); arrays and loss configs
- * replace the base's rather than merging. Throws with every invalid path listed.
+ * replace the base's rather than merging. Every section is strict: an unknown key is an error, with a
+ * suggestion when a known key is close. The loss configs are checked by the loss factory's schema here, so a bad
+ * loss parameter is found before a model is built. Throws with every invalid path listed.
  */
 export function parseRetinaNetConfig(
   input: unknown = {},
   base: RetinaNetConfig = SHAPES_CONFIG,
 ): RetinaNetConfig {
+  const r = retinaNetConfigProblems(input, base);
+  if (r.config === undefined) throw new Error(`invalid RetinaNet config: ${r.problems.join('; ')}`);
+  return r.config;
+}
+
+/**
+ * The problems of a (partial) config merged over `base`, one line each starting with the field's path relative
+ * to the model config (`head.stacked_convs: unknown key; did you mean \`stackedConvs\`?`), after `prefix`; or
+ * the validated config when there are none. {@link parseRetinaNetConfig} throws them; the config file parser
+ * lists them under `model.`.
+ */
+export function retinaNetConfigProblems(
+  input: unknown,
+  base: RetinaNetConfig,
+  prefix = '',
+): { config?: RetinaNetConfig; problems: string[] } {
   const merged = deepMerge(base, input);
-  const r = retinaNetConfigSchema.safeParse(merged);
+  const at = (...path: string[]) => [...(prefix === '' ? [] : [prefix]), ...path];
+  const r = retinaNetConfigSchema.safeParse(merged, { reportInput: true });
+  // The loss configs are checked whatever else is wrong, so one run lists every problem.
+  const head = isPlainObject(merged) && isPlainObject(merged['head']) ? merged['head'] : {};
+  const lossProblems = ['loss_cls', 'loss_bbox'].flatMap((k) =>
+    isPlainObject(head[k]) ? lossConfigProblems(head[k], at('head', k)) : [],
+  );
   if (!r.success) {
-    const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new Error(`invalid RetinaNet config: ${issues}`);
+    const lines = issueLines(retinaNetConfigSchema, r.error.issues, at());
+    const paths = new Set(lines.map((l) => l.slice(0, l.indexOf(': '))));
+    return { problems: [...lines, ...lossProblems.filter((l) => !paths.has(l.slice(0, l.indexOf(': '))))] };
   }
   const cfg = r.data;
+  const problems = [
+    ...lossProblems,
+    ...semanticProblems(cfg).map((p) => (prefix === '' ? p : `${prefix}.${p}`)),
+  ];
+  return problems.length > 0 ? { problems } : { config: cfg, problems };
+}
+
+/** What the schema cannot say: fields that must agree with each other. Each line starts with a path. */
+function semanticProblems(cfg: RetinaNetConfig): string[] {
   const stagesError = backboneStagesError(cfg.backbone);
-  if (stagesError !== undefined) throw new Error(`invalid RetinaNet config: ${stagesError}`);
+  if (stagesError !== undefined) return [stagesError];
+  const out: string[] = [];
   if (cfg.neck.startLevel >= cfg.backbone.widths.length) {
-    throw new Error(
-      `invalid RetinaNet config: neck.startLevel = ${cfg.neck.startLevel}, expected less than the ` +
+    out.push(
+      `neck.startLevel = ${cfg.neck.startLevel}, expected less than the ` +
         `${cfg.backbone.widths.length} backbone stages (backbone.widths)`,
     );
   }
   if (cfg.head.anchor_generator.strides.length !== cfg.neck.numOuts) {
-    throw new Error(
-      `invalid RetinaNet config: head.anchor_generator.strides has ${cfg.head.anchor_generator.strides.length} ` +
+    out.push(
+      `head.anchor_generator.strides has ${cfg.head.anchor_generator.strides.length} ` +
         `entries, expected neck.numOuts = ${cfg.neck.numOuts} (one stride per pyramid level)`,
     );
+  } else {
+    cfg.head.anchor_generator.strides.forEach((s, i) => {
+      const expected = 2 ** (cfg.neck.startLevel + 2 + i);
+      if (s !== expected) {
+        out.push(
+          `head.anchor_generator.strides[${i}] = ${s}, expected ${expected} ` +
+            `(level P${cfg.neck.startLevel + 2 + i} of an FPN with startLevel ${cfg.neck.startLevel})`,
+        );
+      }
+    });
   }
-  cfg.head.anchor_generator.strides.forEach((s, i) => {
-    const expected = 2 ** (cfg.neck.startLevel + 2 + i);
-    if (s !== expected) {
-      throw new Error(
-        `invalid RetinaNet config: head.anchor_generator.strides[${i}] = ${s}, expected ${expected} ` +
-          `(level P${cfg.neck.startLevel + 2 + i} of an FPN with startLevel ${cfg.neck.startLevel})`,
-      );
-    }
-  });
   if (cfg.head.assigner.neg_iou_thr > cfg.head.assigner.pos_iou_thr) {
-    throw new Error(
-      `invalid RetinaNet config: head.assigner.neg_iou_thr ${cfg.head.assigner.neg_iou_thr} exceeds ` +
+    out.push(
+      `head.assigner.neg_iou_thr ${cfg.head.assigner.neg_iou_thr} exceeds ` +
         `pos_iou_thr ${cfg.head.assigner.pos_iou_thr}`,
     );
   }
   if (cfg.classNames !== undefined && cfg.classNames.length !== cfg.numClasses) {
-    throw new Error(
-      `invalid RetinaNet config: classNames has ${cfg.classNames.length} names, expected numClasses = ${cfg.numClasses}`,
-    );
+    out.push(`classNames has ${cfg.classNames.length} names, expected numClasses = ${cfg.numClasses}`);
   }
-  return cfg;
+  return out;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -3,9 +3,10 @@
  * (`model.json` + `weights.bin`), for Node without `@tensorflow/tfjs-node` (whose `file://` handler is absent).
  * The files are the ones `tf.io.http` reads in a browser.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { writeFileAtomic } from '../train/atomicFile.js';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
@@ -35,8 +36,9 @@ export function nodeFileHandler(path: string): tf.io.IOHandler {
         weightsManifest: [{ paths: [`./${WEIGHTS_BIN}`], weights: art.weightSpecs ?? [] }],
       } as unknown as tf.io.ModelJSON;
       if (art.userDefinedMetadata !== undefined) json.userDefinedMetadata = art.userDefinedMetadata;
-      await writeFile(join(dir, jsonName), JSON.stringify(json));
-      await writeFile(join(dir, WEIGHTS_BIN), new Uint8Array(weights));
+      // Each file replaced atomically (temp file, fsync, rename), so neither is ever half written.
+      await writeFileAtomic(join(dir, WEIGHTS_BIN), new Uint8Array(weights));
+      await writeFileAtomic(join(dir, jsonName), JSON.stringify(json));
       return {
         modelArtifactsInfo: {
           dateSaved: new Date(),

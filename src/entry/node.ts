@@ -44,6 +44,10 @@ export type { ReadCocoOptions, CocoParseOptions } from '../data/coco.js';
 export { readVocDataset, VOC_CLASSES } from '../data/voc.js';
 export type { ReadVocOptions } from '../data/voc.js';
 export { decodeImageFile, writePng } from '../data/image.js';
+export { checkImageFiles } from '../data/imageCheck.js';
+export type { ImageCheckOptions, ImageCheckResult, ImageProblem } from '../data/imageCheck.js';
+export { assignImageIds } from '../data/imageIds.js';
+export type { ImageIds, ImageIdEntry } from '../data/imageIds.js';
 export { generateShapesDataset, ensureShapesDataset, shapesSplitPaths } from '../data/shapes.js';
 export type { ShapesDatasetSummary, ShapesSplitSummary } from '../data/shapes.js';
 export { DetectionLoader } from '../data/loader.js';
@@ -58,7 +62,14 @@ export {
   LOG_FILE,
 } from '../train/trainer.js';
 export type { TrainerOptions, TrainResult, EvalHook } from '../train/trainer.js';
-export { saveCheckpoint, loadCheckpoint, readManifest, MANIFEST_FILE } from '../train/checkpoint.js';
+export {
+  saveCheckpoint,
+  loadCheckpoint,
+  findResumableCheckpoint,
+  readManifest,
+  CheckpointDamagedError,
+  MANIFEST_FILE,
+} from '../train/checkpoint.js';
 export type { CheckpointData, CheckpointManifest, SavedTensor } from '../train/checkpoint.js';
 export { RunLog } from '../train/runLog.js';
 export type { LogRecord, TrainRecord, EvalRecord } from '../train/runLog.js';
