@@ -7,6 +7,7 @@
  *                      [--force]
  *   ghmdet data check  --coco FILE --images DIR [--headers-only]
  *   ghmdet data check  --voc DIR --split NAME [--classes NAMES] [--headers-only]
+ *   ghmdet data anchors --config FILE [--data DIR] [--split train|val] [--json]
  *
  * `shapes` writes the synthetic shapes dataset (see src/data/shapes.ts): into a folder that holds none, or holds
  * one made with the same parameters (reused as it is); one made with other parameters is replaced only with
@@ -14,7 +15,9 @@
  * (once, counted), then checks every image file (src/data/imageCheck.ts: it exists, decodes in full, or with
  * `--headers-only` has a header that decodes, and has the annotated size); bad files are listed by name with a
  * count, and the command fails. A full decode is the default: 600 shapes images (128 px PNG) took 1.1-1.4 s
- * against 0.2-0.7 s for the headers alone; `--headers-only` is for very large datasets.
+ * against 0.2-0.7 s for the headers alone; `--headers-only` is for very large datasets. `anchors` counts the
+ * positive, negative and ignored anchors that a config's detector assigns on its dataset, every image of the
+ * split as training sees it without flips (src/analysis/measureAnchorBalance.ts): the negatives per positive.
  */
 import type { AnnotationNoiseOptions } from '../data/annotationNoise.js';
 import type { DetectionDataset } from '../data/dataset.js';
@@ -27,6 +30,7 @@ import {
   Option,
   UsageError,
   action,
+  backendOption,
   commaList,
   integer,
   newCommand,
@@ -41,10 +45,11 @@ export function command(): Command {
   return newGroup(
     'data',
     {
-      summary: 'make the synthetic shapes dataset, or check a COCO / VOC dataset',
+      summary:
+        "make the synthetic shapes dataset, check a COCO / VOC dataset, or count a config's anchor assignments",
       usage: 'COMMAND [options]',
     },
-    [shapesCommand(), checkCommand()],
+    [shapesCommand(), checkCommand(), anchorsCommand()],
   );
 }
 
@@ -320,4 +325,66 @@ async function checkImages(ds: DetectionDataset, decode: boolean): Promise<void>
       `${problems.length} of ${checked} image files are bad; training would fail on them:\n` +
         problems.map((p) => `  ${p.file} (${p.where}): ${p.problem}`).join('\n'),
     );
+}
+
+// ---- data anchors ----------------------------------------------------------------------------------------------
+
+interface AnchorsFlags {
+  config: string;
+  data?: string;
+  split: 'train' | 'val';
+  json?: boolean;
+  backend?: string;
+}
+
+function anchorsCommand(): Command {
+  const cmd = newCommand('anchors', {
+    summary: "count the positive, negative and ignored anchors a config's assigner gives on its dataset",
+    usage: '--config FILE [options]',
+    details:
+      "Every image of the split goes through the training loader without flips and the detector's own " +
+      'target encoding; the counts are exact. A shapes dataset is generated when absent.',
+    positionalFlag: '--config',
+  })
+    .addOption(required(new Option('--config <FILE>', 'config file (its model, data and preprocess)')))
+    .addOption(new Option('--data <DIR>', 'dataset folder, overrides data.root'))
+    .addOption(new Option('--split <NAME>', 'split to count').choices(['train', 'val']).default('train'))
+    .addOption(new Option('--json', 'print the counts as one JSON object'))
+    .addOption(backendOption());
+  return action<AnchorsFlags>(cmd, anchors);
+}
+
+async function anchors(flags: AnchorsFlags): Promise<number> {
+  const { loadConfigFile } = await import('../config.js');
+  const { setupBackend } = await import('../engine/backend.js');
+  const { buildModel, loadData } = await import('../train/detectorRun.js');
+  const { measureAnchorBalance } = await import('../analysis/measureAnchorBalance.js');
+  let config = await loadConfigFile(flags.config);
+  if (flags.data !== undefined) config = { ...config, data: { ...config.data, root: flags.data } };
+  await setupBackend({ backend: flags.backend, log: (l) => console.error(l) });
+  const data = await loadData(config.data, (l) => console.error(l));
+  const model = buildModel(config);
+  try {
+    const b = await measureAnchorBalance(model, config, data[flags.split]);
+    if (flags.json === true) {
+      console.log(JSON.stringify({ config: flags.config, split: flags.split, ...b }));
+      return EXIT.ok;
+    }
+    const t = b.total;
+    console.log(
+      `anchors: ${b.images} ${flags.split} images, ${b.objects} boxes, ${b.anchorsPerImage} anchors per image`,
+    );
+    console.log(
+      `anchors: ${t.positives} positive, ${t.negatives} negative, ${t.ignored} ignored; ` +
+        `${b.negativesPerPositive.toFixed(1)} negatives per positive, ${b.positivesPerObject.toFixed(2)} ` +
+        `positives per box; ${b.negativePairsPerPositivePair.toFixed(1)} negative per positive (anchor, class) pair`,
+    );
+    for (const l of b.levels)
+      console.log(
+        `  stride ${l.stride}: ${l.positives} positive, ${l.negatives} negative, ${l.ignored} ignored`,
+      );
+    return EXIT.ok;
+  } finally {
+    model.dispose();
+  }
 }
