@@ -1,14 +1,16 @@
 /**
- * `ghmdet experiment FILE [--out DIR] [--max-iters N] [--only NAMES] [--dry-run | --tabulate]`: runs the training
+ * `ghmdet experiment FILE [--out DIR] [--max-iters N] [--only NAMES] [--seeds SEEDS] [--dry-run | --tabulate]`: runs the training
  * runs of an experiment file (src/analysis/experimentPlan.ts) one after the other, skipping finished ones, and
  * writes the results table (OUT/results.json, OUT/results.md). Running the same command again resumes an
  * interrupted experiment. `--max-iters` overrides every run's length (a smoke budget; use another `--out`).
+ * `--only` and `--seeds` pick a part of the plan, so several processes can share it out (each its own runs).
  * `--tabulate` writes the results table from the run folders as they are (unfinished runs listed, left out of the
  * means).
  */
 import { join } from 'node:path';
 import {
   EXIT,
+  InvalidArgumentError,
   Option,
   action,
   backendOption,
@@ -23,6 +25,7 @@ interface ExperimentFlags {
   out?: string;
   maxIters?: number;
   only?: string[];
+  seeds?: number[];
   dryRun?: boolean;
   tabulate?: boolean;
   progress?: boolean;
@@ -45,6 +48,11 @@ export function command(): Command {
     .addOption(
       new Option('--only <NAMES>', 'run names to run, comma-separated (default: all)').argParser(commaList),
     )
+    .addOption(
+      new Option('--seeds <SEEDS>', "seeds to run, comma-separated (default: the plan's)").argParser(
+        seedList,
+      ),
+    )
     .addOption(new Option('--dry-run', 'list the runs and whether they are finished, run nothing'))
     .addOption(
       new Option(
@@ -55,6 +63,17 @@ export function command(): Command {
     .addOption(new Option('--progress', "show each run's progress bar"))
     .addOption(backendOption());
   return action<ExperimentFlags>(cmd, experiment);
+}
+
+/** Parses `0,1,2` into distinct integers >= 0. */
+export function seedList(value: string): number[] {
+  const parts = value.split(',').map((p) => p.trim());
+  const seeds = parts.map(Number);
+  if (parts.some((p) => p === '') || seeds.some((n) => !Number.isInteger(n) || n < 0))
+    throw new InvalidArgumentError(`Expected comma-separated integers >= 0, got ${JSON.stringify(value)}.`);
+  if (new Set(seeds).size !== seeds.length)
+    throw new InvalidArgumentError(`Expected distinct seeds, got ${JSON.stringify(value)}.`);
+  return seeds;
 }
 
 export const run = (argv: readonly string[]): Promise<number> => runCommand(command(), argv);
@@ -71,6 +90,7 @@ async function experiment(flags: ExperimentFlags, [file]: string[]): Promise<num
     out,
     ...(flags.maxIters !== undefined ? { overrides: { train: { max_iters: flags.maxIters } } } : {}),
     ...(flags.only !== undefined ? { only: flags.only } : {}),
+    ...(flags.seeds !== undefined ? { seeds: flags.seeds } : {}),
   });
   if (flags.dryRun) {
     for (const r of runs) {

@@ -1,3 +1,4 @@
+import { seedList } from '../../src/cli/experiment.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +70,29 @@ test('experiment plan: the paper file expands to valid configs with equal budget
     [2, 2],
   );
   await assert.rejects(expandExperiment(plan, { only: ['nope'] }), /--only: unknown run\(s\) nope/);
+});
+
+test('experiment plan: the imbalance sweep keeps the objects and the schedule and changes the canvas', async () => {
+  const plan = await loadExperimentPlan(
+    fileURLToPath(new URL('../../configs/experiments/imbalance.json', import.meta.url)),
+  );
+  const runs = await expandExperiment(plan, { out: 'runs/x' });
+  assert.equal(runs.length, 18);
+  for (const r of runs) {
+    const c = parseConfig(r.config, r.id);
+    const size = Number(r.name.split('-')[1]);
+    const s = c.data.shapes;
+    assert.equal(s.size, size, r.id);
+    assert.deepEqual(c.model.preprocess.img_scale, [size, size], `${r.id}: no resize`);
+    // objects of 12.8-38.4 px whatever the canvas, as in the suite's 64 px images
+    assert.ok(
+      Math.abs(s.minObjectSize! * size - 12.8) < 1e-9 && Math.abs(s.maxObjectSize! * size - 38.4) < 1e-9,
+    );
+    assert.equal(c.train.max_iters, 1500, `${r.id}: budget`);
+    assert.deepEqual(c.train.lr_config.step, [1100, 1350], `${r.id}: schedule`);
+    assert.equal(c.data.batch_size, 8);
+    assert.equal(c.eval.interval, 250, `${r.id}: validation curve`);
+  }
 });
 
 test('experiment plan: invalid files are named with the problem', () => {
@@ -245,4 +269,13 @@ test('experiment --tabulate: tables the run folders as they are and trains nothi
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('experiment --seeds: comma-separated distinct integers >= 0, errors name what was got', () => {
+  assert.deepEqual(seedList('1'), [1]);
+  assert.deepEqual(seedList('0, 2,5'), [0, 2, 5]);
+  assert.throws(() => seedList('1,x'), /Expected comma-separated integers >= 0, got "1,x"/);
+  assert.throws(() => seedList('1,'), /got "1,"/);
+  assert.throws(() => seedList('-1'), /got "-1"/);
+  assert.throws(() => seedList('2,2'), /Expected distinct seeds, got "2,2"/);
 });
