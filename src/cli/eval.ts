@@ -3,10 +3,13 @@
  * or of a run's checkpoint on its validation split.
  *
  *   ghmdet eval --gt instances_val.json --dt detections.json          the pycocotools summary table
- *   ghmdet eval --gt instances_val.json --dt detections.json --json   {"stats": [12], "per_category": {id: AP}}
+ *   ghmdet eval --gt instances_val.json --dt detections.json --json   {"stats": [12], "per_category": {id: AP},
+ *                                                                     "ap_per_iou": {"0.50": AP, ..., "0.95": AP}}
  *   ghmdet eval --run DIR [--data DIR]                                 a run's checkpoint on its validation split
  *
- * Below the table (and in the JSON as `found_share` / `top_class_right`): the share of objects found at IoU 0.5
+ * `ap_per_iou` is AP (all areas, 100 detections) at each of COCO's ten IoU thresholds alone, from the same
+ * precision array as the summary (its mean over the ten is AP@[.50:.95]): AP at strict IoU, 0.85-0.95, shows
+ * how well boxes fit beyond AP75. Below the table (and in the JSON as `found_share` / `top_class_right`): the share of objects found at IoU 0.5
  * by a detection of any class, and of those the share whose top-scoring detection has the right class
  * (src/eval/foundObjectClass.ts).
  *
@@ -63,7 +66,8 @@ export function command(): Command {
     .addOption(
       new Option(
         '--json',
-        'print one JSON object {"stats": [...], "per_category": {...}, "found_share": x, "top_class_right": x}',
+        'print one JSON object {"stats": [...], "per_category": {...}, "ap_per_iou": {...}, "found_share": x, ' +
+          '"top_class_right": x}',
       ),
     )
     .addOption(
@@ -125,6 +129,7 @@ export function resultJson(
 ): {
   stats: number[];
   per_category: Record<string, number>;
+  ap_per_iou: Record<string, number>;
   found_share: number;
   top_class_right: number;
 } {
@@ -133,6 +138,7 @@ export function resultJson(
   return {
     stats: result.stats,
     per_category: perCategory,
+    ap_per_iou: result.apPerIou,
     found_share: named.foundShare,
     top_class_right: named.topClassRight,
   };

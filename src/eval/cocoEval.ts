@@ -17,7 +17,13 @@ import {
 import { buildCocoIndex } from './cocoIndex.js';
 import { ImageCategoryMatcher } from './cocoMatch.js';
 import { AREA_LABELS, AREA_RANGES, IOU_THRESHOLDS, MAX_DETS, RECALL_THRESHOLDS } from './cocoParams.js';
-import { STATS_NAMES, summarizeCategory, summarizeStats, type CocoCategoryResult } from './cocoSummary.js';
+import {
+  STATS_NAMES,
+  summarizeApPerIou,
+  summarizeCategory,
+  summarizeStats,
+  type CocoCategoryResult,
+} from './cocoSummary.js';
 import type { CocoDetection, CocoGroundTruth } from './cocoTypes.js';
 import { checkDetectionImages, validateCocoDetections, validateCocoGroundTruth } from './cocoValidate.js';
 
@@ -52,6 +58,8 @@ export interface CocoEvalResult {
   statsNames: readonly string[];
   /** Per ground-truth category id; a category without GT has -1 everywhere. */
   perCategory: Record<number, CocoCategoryResult>;
+  /** AP (all areas, 100 detections) at each IoU threshold alone, "0.50" ... "0.95"; -1 where undefined. */
+  apPerIou: Record<string, number>;
   /** COCOeval's `eval['precision']`, [T, R, K, A, M] row-major, -1 = undefined; when `returnArrays` is set. */
   precision?: Float64Array;
   /** COCOeval's `eval['recall']`, [T, K, A, M] row-major, -1 = undefined; when `returnArrays` is set. */
@@ -108,7 +116,12 @@ export function evaluateCoco(
   }
   const perCategory: Record<number, CocoCategoryResult> = {};
   for (let k = 0; k < K; k++) perCategory[index.catIds[k]] = summarizeCategory(pr, k);
-  const result: CocoEvalResult = { stats: summarizeStats(pr), statsNames: STATS_NAMES, perCategory };
+  const result: CocoEvalResult = {
+    stats: summarizeStats(pr),
+    statsNames: STATS_NAMES,
+    perCategory,
+    apPerIou: summarizeApPerIou(pr),
+  };
   if (options.returnArrays) {
     result.precision = pr.precision;
     result.recall = pr.recall;

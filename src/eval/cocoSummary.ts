@@ -86,6 +86,18 @@ export function summarizeStats(pr: CocoPrecisionRecall): number[] {
   return SUMMARY_SLICES.map((s) => summarizeSlice(pr, s));
 }
 
+/**
+ * AP (all areas, 100 detections) at each IoU threshold alone, keyed by the threshold with two decimals
+ * ("0.50" ... "0.95"); -1 where undefined. Its mean over the ten is AP@[.50:.95]; "0.50" and "0.75" are stats 1
+ * and 2.
+ */
+export function summarizeApPerIou(pr: CocoPrecisionRecall): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const iouThr of IOU_THRESHOLDS)
+    out[iouThr.toFixed(2)] = summarizeSlice(pr, { kind: 'AP', iouThr, area: 'all', maxDets: 100 });
+  return out;
+}
+
 /** Per-category slices (area `all`, maxDets 100 unless named otherwise); -1 where undefined. */
 export interface CocoCategoryResult {
   /** AP@[.50:.95] */

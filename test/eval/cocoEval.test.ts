@@ -65,6 +65,20 @@ test('IoU exactly 0.5 matches at threshold 0.50 only: AP@.5 = 1, AP@.75 = 0, AP 
   close(r.stats[AR100]!, 0.1, 'AR100');
 });
 
+test('apPerIou: AP at each IoU threshold alone; a box at IoU 0.9 counts up to 0.90, its mean is AP', () => {
+  // GT 10x10; detection 10x9 inside it: IoU 0.9, a true positive at thresholds 0.50 ... 0.90 (9 of 10).
+  const r = evaluateCoco(groundTruth([{ bbox: [0, 0, 10, 10] }]), [det({ bbox: [0, 0, 10, 9] })]);
+  const keys = ['0.50', '0.55', '0.60', '0.65', '0.70', '0.75', '0.80', '0.85', '0.90', '0.95'];
+  assert.deepEqual(Object.keys(r.apPerIou), keys);
+  keys.forEach((k, t) => close(r.apPerIou[k]!, t < 9 ? 1 : 0, `AP at ${k}`));
+  assert.equal(r.apPerIou['0.50'], r.stats[AP50]);
+  assert.equal(r.apPerIou['0.75'], r.stats[AP75]);
+  close(r.stats[AP]!, 0.9, 'AP');
+  // no ground truth at all: -1 at every threshold
+  const empty = evaluateCoco(groundTruth([]), []);
+  assert.deepEqual(Object.values(empty.apPerIou), new Array(10).fill(-1));
+});
+
 test('a category without GT is -1 and left out of the means, even with detections', () => {
   const gt = groundTruth([{ category_id: 1 }]);
   const r = evaluateCoco(gt, [det({}), det({ category_id: 2, score: 0.9 })]);

@@ -42,9 +42,16 @@ test('ghmdet eval: summary table and --json on a reference vector', async () => 
     const parsed = JSON.parse(json.out) as {
       stats: number[];
       per_category: Record<string, number>;
+      ap_per_iou: Record<string, number>;
       top_class_right: number;
     };
     assert.ok(parsed.top_class_right >= 0 && parsed.top_class_right <= 1);
+    // AP at each IoU threshold: 0.50 and 0.75 are stats 1 and 2, the mean of the ten is AP
+    assert.equal(parsed.ap_per_iou['0.50'], parsed.stats[1]);
+    assert.equal(parsed.ap_per_iou['0.75'], parsed.stats[2]);
+    const perIou = Object.values(parsed.ap_per_iou);
+    assert.equal(perIou.length, 10);
+    assert.ok(Math.abs(perIou.reduce((a, b) => a + b, 0) / 10 - parsed.stats[0]!) <= 1e-12);
     assert.equal(parsed.stats.length, 12);
     parsed.stats.forEach((s, i) => assert.ok(Math.abs(s - vector.expected.stats[i]!) <= 1e-6));
     assert.deepEqual(
