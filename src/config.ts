@@ -131,6 +131,13 @@ export const trainConfigSchema = z
      */
     grad_stats_interval: nonNegInt.default(0),
     /**
+     * Start from the weights of another run (mmdetection's `load_from`): the run folder whose current checkpoint
+     * (weights and BatchNorm statistics) initialises the model before the first iteration, for fine-tuning.
+     * Weights only: the optimizer's momentum, the losses' state (GHM's EMA) and the schedule start fresh. Both
+     * models must have the same architecture. A resumed run continues from its own checkpoint. Default null.
+     */
+    load_from: z.string().min(1).nullable().default(null),
+    /**
      * Data-parallel replicas, one thread each (src/train/dataParallelTraining.ts): `data.batch_size` is split
      * into this many equal shards. A run is deterministic for a given backend and worker count. `ghmdet train
      * --workers N` overrides it. Default 1.

@@ -29,7 +29,7 @@ import type { CocoEvalResult } from '../eval/cocoEval.js';
 import type { CocoDetection, CocoGroundTruth } from '../eval/cocoTypes.js';
 import { buildLoss } from '../losses/index.js';
 import { writeFileAtomic } from './atomicFile.js';
-import { loadCheckpoint } from './checkpoint.js';
+import { loadCheckpoint, type CheckpointData } from './checkpoint.js';
 import { holdRunFolder } from './runLock.js';
 import {
   cocoEvalHook,
@@ -184,6 +184,7 @@ export async function trainDetector(
   const rule = trainerUpdate(config.train, source.batchesPerEpoch);
   const periodicImages =
     config.eval.interval > 0 ? await loadDatasetImages(data.val, config.eval.max_images ?? undefined) : [];
+  const initial = config.train.load_from === null ? null : await readInitialWeights(config.train.load_from);
 
   await mkdir(options.runDir, { recursive: true });
   const lock = await holdRunFolder(options.runDir, log);
@@ -203,6 +204,17 @@ export async function trainDetector(
     log(
       `model: RetinaNet, ${model.numParameters().toLocaleString('en-US')} parameters, ${config.model.numClasses} classes`,
     );
+    if (initial !== null) {
+      try {
+        restoreWeights(detectorTrainable(model), initial.weights);
+      } catch (err) {
+        throw new Error(
+          `train.load_from: the weights of ${config.train.load_from} do not fit this model: ` +
+            `${(err as Error).message}; load_from needs a run of the same architecture`,
+        );
+      }
+      log(`weights from ${config.train.load_from} (its iteration ${initial.iteration})`);
+    }
     if (recorded === null) await writeFileAtomic(categoriesFile, JSON.stringify(categories, null, 2) + '\n');
     const t = config.train;
     const m = model;
@@ -279,6 +291,16 @@ export async function trainDetector(
     await (parallel as DataParallelTraining | null)?.close();
     await lock.release();
   }
+}
+
+/** The current checkpoint of the run folder `train.load_from` names; an error when it has none. */
+async function readInitialWeights(runDir: string): Promise<CheckpointData> {
+  const ckpt = await loadCheckpoint(runDir);
+  if (ckpt === null)
+    throw new Error(
+      `train.load_from: ${runDir} holds no checkpoint (checkpoint.json); expected the folder of a trained run`,
+    );
+  return ckpt;
 }
 
 function describeCategories(categories: readonly RunCategory[]): string {
