@@ -26,6 +26,9 @@
  *
  * Smooth L1 gradient norm (eq. 16) with threshold beta: min(|d| / beta, 1).
  *
+ * For regression the GHM-R regions are also split by coordinate (dx, dy, dw, dh: `coordinates`), so one can see
+ * whose gradient GHM-R's weights move: the centre offsets' or the sizes'.
+ *
  * Besides the norms, each family records how well the head fits its targets, the quantity behind them:
  * classification, the share of positive anchors whose highest-scoring class is their label (`positiveTop1`);
  * regression, per coordinate (dx, dy, dw, dh) the Pearson correlation of predicted and target deltas and their
@@ -123,6 +126,22 @@ export interface RegressionGradientStats {
   ghmr: GhmRegions;
   /** How well the predicted deltas follow the targets. Absent in files written before it existed. */
   fit?: DeltaFit;
+  /** The GHM-R regions per coordinate. Absent in files written before it existed. */
+  coordinates?: CoordinateRegions;
+}
+
+/**
+ * The GHM-R unit regions split by coordinate, rows in the order dx, dy, dw, dh: where each coordinate's g_r falls
+ * and what it carries. With the regions' weights beta_j (`ghmr.weights`, shared by all coordinates, as in GHM-R)
+ * the GHM-R gradient of coordinate c is sum_j beta_j sumNorm[c][j], smooth L1's sum_j sumBaselineNorm[c][j].
+ */
+export interface CoordinateRegions {
+  /** Valid coordinates per region, [4][M]. */
+  counts: number[][];
+  /** Sum of g_r per region, [4][M]. */
+  sumNorm: number[][];
+  /** Sum of the smooth-L1 norm min(|d| / beta, 1) per region, [4][M]. */
+  sumBaselineNorm: number[][];
 }
 
 /** Gradient statistics of one batch; plain JSON. */
@@ -358,6 +377,17 @@ function regressionRows(input: RegressionInput, o: Required<GradientStatsOptions
       tf.mul(gr, valid) as tf.Tensor1D,
       tf.mul(sl1, valid) as tf.Tensor1D,
     ]);
+    // [P, 4] flattened row-major: element i is coordinate i % 4; joint index coordinate * M + region.
+    const coordinate = tf.tile(tf.range(0, 4, 1, 'int32'), [p]);
+    const byCoordinate = tf.add(
+      tf.mul(coordinate, tf.scalar(o.ghmrBins, 'int32')),
+      regionIndex(gr, o.ghmrBins),
+    ) as tf.Tensor1D;
+    const coords = tf.stack(
+      [valid, tf.mul(gr, valid), tf.mul(sl1, valid)].map((wt) =>
+        tf.bincount(byCoordinate, wt as tf.Tensor1D, 4 * o.ghmrBins),
+      ),
+    );
     // The reference GHM-R normaliser is the SUM of the weights of the valid coordinates (spec 2.2).
     const weightSum = tf.sum(tf.mul(wf, valid));
     // Per-coordinate moments over the valid coordinates: n, sum p, sum t, sum p^2, sum t^2, sum p*t -> [6, 4].
@@ -373,17 +403,24 @@ function regressionRows(input: RegressionInput, o: Required<GradientStatsOptions
       tf.sum(tf.mul(pv, target), 0),
     ]);
     return {
-      rows: tf.concat([tf.reshape(rows, [-1]), tf.reshape(weightSum, [1]), tf.reshape(moments, [-1])]),
+      rows: tf.concat([
+        tf.reshape(rows, [-1]),
+        tf.reshape(weightSum, [1]),
+        tf.reshape(moments, [-1]),
+        tf.reshape(coords, [-1]),
+      ]),
       p,
     };
   });
   const all = parts.rows.dataSync() as Float32Array;
   parts.rows.dispose();
   const size = o.fineBins * o.ghmrBins;
+  const coordStart = 3 * size + 1 + 24;
   return {
     rows: all.subarray(0, 3 * size),
     weightSum: all[3 * size]!,
-    moments: all.subarray(3 * size + 1, 3 * size + 1 + 24),
+    moments: all.subarray(3 * size + 1, coordStart),
+    coordinates: all.subarray(coordStart, coordStart + 3 * 4 * o.ghmrBins),
     positives: parts.p,
   };
 }
@@ -402,6 +439,13 @@ function deltaFit(m: Float64Array): DeltaFit {
     fit.predStd.push(Math.sqrt(varP));
   }
   return fit;
+}
+
+/** [count, sum g_r, sum smooth-L1 norm] x 4 x M -> per-coordinate rows. */
+function coordinateRegions(rows: Float64Array, bins: number): CoordinateRegions {
+  const block = (row: number): number[][] =>
+    [0, 1, 2, 3].map((c) => Array.from(rows.subarray((row * 4 + c) * bins, (row * 4 + c + 1) * bins)));
+  return { counts: block(0), sumNorm: block(1), sumBaselineNorm: block(2) };
 }
 
 function addInto(acc: Float64Array, rows: Float32Array): void {
@@ -446,6 +490,8 @@ interface RegAccumulated {
   weightSum: number;
   /** [n, Sp, St, Spp, Stt, Spt] x 4 coordinates, summed over batches. */
   moments: Float64Array;
+  /** [count, sum g_r, sum smooth-L1 norm] x 4 coordinates x M regions, summed over batches. */
+  coordinates: Float64Array;
 }
 
 /**
@@ -494,10 +540,12 @@ export class GradientStatsAccumulator {
           positives: 0,
           weightSum: 0,
           moments: new Float64Array(24),
+          coordinates: new Float64Array(r.coordinates.length),
         };
       }
       addInto(this.reg.rows, r.rows);
       addInto(this.reg.moments, r.moments);
+      addInto(this.reg.coordinates, r.coordinates);
       this.reg.positives += r.positives;
       this.reg.weightSum += r.weightSum;
     }
@@ -548,6 +596,7 @@ export class GradientStatsAccumulator {
       fine,
       ghmr: regions,
       fit: deltaFit(r.moments),
+      coordinates: coordinateRegions(r.coordinates, o.ghmrBins),
     };
     return result;
   }

@@ -125,6 +125,21 @@ export function describeStats(stats: GradientStats): string[] {
             )
             .join(', '),
       );
+    const co = r.coordinates;
+    if (co !== undefined) {
+      // Share of the summed gradient norm carried by each coordinate: smooth L1 as it is, GHM-R weighted by beta_j.
+      const shares = (perCoordinate: number[][], weights: readonly number[] | null): string => {
+        const sums = perCoordinate.map((row) =>
+          row.reduce((a, v, j) => a + v * (weights ? weights[j]! : 1), 0),
+        );
+        const total = sums.reduce((a, b) => a + b, 0);
+        return sums.map((v) => `${((100 * v) / Math.max(total, 1e-30)).toFixed(0)} %`).join(' / ');
+      };
+      lines.push(
+        'regression gradient by coordinate (dx / dy / dw / dh): ' +
+          `smooth L1 ${shares(co.sumBaselineNorm, null)}, GHM-R ${shares(co.sumNorm, r.ghmr.weights)}`,
+      );
+    }
   }
   return lines;
 }

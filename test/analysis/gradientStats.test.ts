@@ -185,6 +185,21 @@ for (const backend of ['cpu', 'wasm']) {
     close(r.fine.sumBaselineNorm[9]!, 3);
     close(r.fine.sumBaselineNorm[4]!, 0.01 / 0.11);
     close(r.fine.sumBaselineNorm[0]!, 0);
+    // Per coordinate: dx holds d = 0, 0.03 (regions 0, 8), dy 0.01, 1 (4, 9), dw 0.5 (9), dh -0.2 (9).
+    const oneHot = (...regions: number[]) =>
+      Array.from({ length: 10 }, (_, j) => regions.filter((x) => x === j).length);
+    const co = r.coordinates!;
+    assert.deepEqual(co.counts, [oneHot(0, 8), oneHot(4, 9), oneHot(9), oneHot(9)]);
+    close(co.sumNorm[1]![4]!, 0.01 / Math.sqrt(0.01 ** 2 + 0.02 ** 2));
+    close(co.sumBaselineNorm[3]![9]!, 1);
+    close(co.sumBaselineNorm[0]![8]!, 0.03 / 0.11);
+    // the split adds up to the regions of all coordinates
+    r.ghmr.counts.forEach((n, j) =>
+      assert.equal(
+        co.counts.reduce((a, c) => a + c[j]!, 0),
+        n,
+      ),
+    );
   });
 
   test(`gradientStats (${backend}): degenerate inputs and no leaks`, async () => {
@@ -271,6 +286,7 @@ test('gradientStats: accumulating two halves gives the statistics of the whole b
   assert.deepEqual(merged.classification!.fine.counts, whole.classification!.fine.counts);
   assert.equal(merged.classification!.numAnchors, 6);
   assert.deepEqual(merged.regression!.ghmr, whole.regression!.ghmr);
+  assert.deepEqual(merged.regression!.coordinates, whole.regression!.coordinates);
   assert.equal(merged.regression!.numPositives, 2);
   merged.classification!.fine.sumGhmNorm.forEach((v, i) =>
     close(v, whole.classification!.fine.sumGhmNorm[i]!),
