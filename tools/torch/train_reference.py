@@ -4,6 +4,9 @@ backbone and the FPN, and writes the validation detections as COCO results (eval
 
     /usr/bin/python3 tools/torch/train_reference.py REFERENCE.py DATA_DIR OUT.json CLS BOX SEED [ITERS]   (env INIT)
 
+WEIGHTS=DIR also writes the trained weights there (`manifest.json` + `data.bin`, the layout of tensorDump.ts), so
+ghmdet can load them (`tools/torch/referenceGradStats.ts` measures their gradient statistics).
+
 INIT=pytorch (default) keeps the reference's own initialisation (PyTorch's `nn.Conv2d` default, U(-b, b) with
 b = 1 / sqrt(fan_in), for the backbone and FPN convolutions and biases). INIT=mmdet re-initialises them as ghmdet's
 'kaiming' / 'xavier' options do: backbone convolutions Kaiming-normal (fan-out, ReLU gain), FPN convolutions
@@ -51,6 +54,21 @@ t0 = time.time()
 net = ref.train(train_imgs, train_gts)
 train_s = time.time() - t0
 results = ref.predict(net, val_ids, val_imgs, cats)
+weights_dir = os.environ.get('WEIGHTS')
+if weights_dir:
+    import numpy as np
+    os.makedirs(weights_dir, exist_ok=True)
+    manifest, offset = [], 0
+    with open(os.path.join(weights_dir, 'data.bin'), 'wb') as f:
+        for k, v in net.state_dict().items():
+            if k.endswith('num_batches_tracked'):
+                continue
+            a = np.ascontiguousarray(v.detach().cpu().numpy().astype(np.float32))
+            f.write(a.tobytes())
+            manifest.append({'name': k, 'shape': list(a.shape), 'offset': offset})
+            offset += a.size * 4
+    with open(os.path.join(weights_dir, 'manifest.json'), 'w') as f:
+        json.dump({'tensors': manifest, 'cls': ref.CLS, 'box': ref.BOX, 'seed': ref.SEED, 'iters': ref.ITERS}, f)
 with open(ref.OUT, 'w') as f:
     json.dump(results, f)
 print(json.dumps({'cls': ref.CLS, 'box': ref.BOX, 'seed': ref.SEED, 'iters': ref.ITERS, 'init': init,
