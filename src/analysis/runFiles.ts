@@ -141,6 +141,13 @@ const gradientStatsSchema = z.object({
       fine: histogram,
       ghmr: regions,
       fit: z.object({ correlation: z.array(num), targetStd: z.array(num), predStd: z.array(num) }).optional(),
+      coordinates: z
+        .object({
+          counts: z.array(z.array(num)),
+          sumNorm: z.array(z.array(num)),
+          sumBaselineNorm: z.array(z.array(num)),
+        })
+        .optional(),
     })
     .nullable(),
 });
