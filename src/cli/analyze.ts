@@ -1,8 +1,9 @@
 /**
- * `ghmdet analyze --run DIR [--num-images N] [--batch-size N]`: loads the run's checkpoint, runs the model over
- * N training images (no flips, BatchNorm in inference mode) with the training assigner, pools their gradient
- * statistics (src/analysis/gradientStats.ts) and writes them to `DIR/analysis/grad_stats_iter_NNNNNN.json`
- * at the checkpoint's iteration, where `ghmdet report` finds them.
+ * `ghmdet analyze --run DIR [--num-images N] [--batch-size N] [--out FILE]`: loads the run's checkpoint, runs the
+ * model over N training images (no flips, BatchNorm in inference mode) with the training assigner, pools their
+ * gradient statistics (src/analysis/gradientStats.ts) and writes them to `DIR/analysis/grad_stats_iter_NNNNNN.json`
+ * at the checkpoint's iteration, where `ghmdet report` finds them, or with `--out` to FILE (leaving the run's
+ * own statistics, e.g. those the trainer recorded at the same iteration, as they are).
  *
  * The GHM-C / GHM-R unit regions, mu, the focal gamma and the smooth-L1 beta of the statistics follow the run's
  * own losses when it uses them, and the paper's defaults (30 / 10 regions, mu 0.02, gamma 2, beta 0.11)
@@ -28,6 +29,7 @@ interface AnalyzeFlags {
   numImages: number;
   batchSize?: number;
   fineBins: number;
+  out?: string;
   backend?: string;
 }
 
@@ -53,6 +55,9 @@ export function command(): Command {
       ).argParser(integer(1)),
     )
     .addOption(new Option('--fine-bins <N>', 'histogram bins over [0, 1]').argParser(integer(1)).default(100))
+    .addOption(
+      new Option('--out <FILE>', "write the statistics to FILE instead of the run's analysis folder"),
+    )
     .addOption(backendOption());
   deprecatedAlias(cmd, '--images <N>', '--num-images');
   return action<AnalyzeFlags>(cmd, analyze);
@@ -179,7 +184,13 @@ async function analyze(flags: AnalyzeFlags): Promise<number> {
       seen += batch.images;
     }
     const stats = acc.result(loaded.iteration);
-    const path = await writeGradientStats(runDir, stats);
+    let path: string;
+    if (flags.out === undefined) path = await writeGradientStats(runDir, stats);
+    else {
+      const { writeFileAtomic } = await import('../train/atomicFile.js');
+      await writeFileAtomic(flags.out, JSON.stringify(stats) + '\n');
+      path = flags.out;
+    }
     console.log(`analyze: ${seen} training images at iteration ${loaded.iteration} -> ${path}`);
     for (const line of describeStats(stats)) console.log(`  ${line}`);
     return EXIT.ok;

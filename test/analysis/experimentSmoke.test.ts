@@ -94,6 +94,12 @@ test('experiment: smoke runs train, resume by skipping finished runs, and tabula
   console.log = (l: string) => lines.push(l);
   try {
     assert.equal(await analyzeCommand(['--run', runDir, '--num-images', '2', '--batch-size', '2']), 0);
+    // --out: the statistics go to the file, the run's analysis folder gets nothing more
+    const elsewhere = join(dir, 'stats.json');
+    assert.equal(await analyzeCommand(['--run', runDir, '--num-images', '2', '--out', elsewhere]), 0);
+    const written = JSON.parse(await readFile(elsewhere, 'utf8'));
+    assert.equal(written.iteration, 2);
+    assert.equal(written.regression.coordinates.counts.length, 4);
     assert.equal(
       await reportCommand([runDir, join(out, 'fl-nowarmup-seed0'), '--out', join(dir, 'r.html')]),
       0,
