@@ -13,11 +13,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { writeFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
 import { intFlag, parseArgs, stringFlag } from '../../bench/args.js';
 import { addDetectorBatch } from '../../src/analysis/collectGradientStats.js';
 import { GradientStatsAccumulator } from '../../src/analysis/gradientStats.js';
 import { describeStats, statsOptionsFor } from '../../src/cli/analyze.js';
-import { loadConfigFile } from '../../src/config.js';
+import { loadConfigFile, type GhmdetConfig } from '../../src/config.js';
+import type { GradientStats } from '../../src/analysis/gradientStats.js';
 import type { RetinaNet } from '../../src/detector/retinaNet.js';
 import { setupBackend } from '../../src/engine/backend.js';
 import { DetectorBatches } from '../../src/train/detectorBatches.js';
@@ -37,26 +39,17 @@ function assignWeights(model: RetinaNet, weights: Map<string, DumpedTensor>): vo
     throw new Error(`the weights hold ${weights.size} tensors, ghmdet ${vars.size}`);
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs('referenceGradStats', process.argv.slice(2), {
-    weights: { type: 'string', description: 'folder written by WEIGHTS=DIR train_reference.py' },
-    config: { type: 'string', description: 'ghmdet config of the same net and losses' },
-    data: { type: 'string', description: 'the shapes folder (overrides the config data.root)' },
-    'num-images': { type: 'string', description: 'training images to go over (default 256)' },
-    iteration: { type: 'string', description: 'iteration recorded in the statistics' },
-    out: { type: 'string', description: 'GradientStats JSON file to write' },
-  });
-  const weightsDir = stringFlag(args, 'weights');
-  const configFile = stringFlag(args, 'config');
-  const out = stringFlag(args, 'out');
-  if (weightsDir === undefined || configFile === undefined || out === undefined)
-    throw new Error('--weights DIR, --config FILE and --out FILE are required');
-  const numImages = intFlag('referenceGradStats', args, 'num-images', 256, 1);
-  const iteration = intFlag('referenceGradStats', args, 'iteration', -1, 0);
-  await setupBackend({ backend: 'wasm' });
-  let config = await loadConfigFile(configFile);
-  const dataRoot = stringFlag(args, 'data');
-  if (dataRoot !== undefined) config = { ...config, data: { ...config.data, root: dataRoot } };
+/**
+ * The gradient statistics of the weights in `weightsDir` over the first `numImages` training images of the
+ * config's dataset (unflipped training loader, the config's data seed: the same images `ghmdet analyze` and the
+ * trainer's statistics hook take first). The backend must be set up.
+ */
+export async function referenceGradientStats(
+  weightsDir: string,
+  config: GhmdetConfig,
+  numImages: number,
+  iteration: number | null,
+): Promise<GradientStats> {
   const model = buildModel(config);
   try {
     assignWeights(
@@ -80,15 +73,40 @@ async function main(): Promise<void> {
       }
       seen += batch.images;
     }
-    const stats = acc.result(iteration < 0 ? null : iteration);
-    await writeFile(out, JSON.stringify(stats) + '\n');
-    for (const line of describeStats(stats)) console.log(line);
+    return acc.result(iteration);
   } finally {
     model.dispose();
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : String(err));
-  process.exit(1);
-});
+async function main(): Promise<void> {
+  const args = parseArgs('referenceGradStats', process.argv.slice(2), {
+    weights: { type: 'string', description: 'folder written by WEIGHTS=DIR train_reference.py' },
+    config: { type: 'string', description: 'ghmdet config of the same net and losses' },
+    data: { type: 'string', description: 'the shapes folder (overrides the config data.root)' },
+    'num-images': { type: 'string', description: 'training images to go over (default 256)' },
+    iteration: { type: 'string', description: 'iteration recorded in the statistics' },
+    out: { type: 'string', description: 'GradientStats JSON file to write' },
+  });
+  const weightsDir = stringFlag(args, 'weights');
+  const configFile = stringFlag(args, 'config');
+  const out = stringFlag(args, 'out');
+  if (weightsDir === undefined || configFile === undefined || out === undefined)
+    throw new Error('--weights DIR, --config FILE and --out FILE are required');
+  const numImages = intFlag('referenceGradStats', args, 'num-images', 256, 1);
+  const iteration = intFlag('referenceGradStats', args, 'iteration', -1, 0);
+  await setupBackend({ backend: 'wasm' });
+  let config = await loadConfigFile(configFile);
+  const dataRoot = stringFlag(args, 'data');
+  if (dataRoot !== undefined) config = { ...config, data: { ...config.data, root: dataRoot } };
+  const stats = await referenceGradientStats(weightsDir, config, numImages, iteration < 0 ? null : iteration);
+  await writeFile(out, JSON.stringify(stats) + '\n');
+  for (const line of describeStats(stats)) console.log(line);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  });
+}
