@@ -1,21 +1,77 @@
 /**
- * Save and load a {@link RetinaNet} in TensorFlow.js's model format, so the same files load in a browser:
- *   `model.json`: `{ format: 'ghmdet-retinanet', generatedBy, convertedBy: null, modelTopology: null,
- *                    weightsManifest: [{ paths: ['weights.bin'], weights: [specs by logical name] }],
- *                    userDefinedMetadata: { ghmdet: { formatVersion: 1, config } } }`
+ * Save and load a {@link RetinaNet} as a **TF.js weights manifest + ghmdet config**: the files TF.js's own IO
+ * handlers read and write (`model.json` + `weights.bin`), so the same model loads in Node and in a browser,
+ * but not a model TF.js can open by itself. The detector is a custom model on `tf.Variable`s, not a
+ * `tf.LayersModel` or a `tf.GraphModel`: `model.json` has no topology, and `tf.loadLayersModel` /
+ * `tf.loadGraphModel` refuse it; build it with {@link loadRetinaNet}.
+ *
+ *   `model.json`: `{ format: 'ghmdet-retinanet', generatedBy: 'ghmdet', convertedBy: null, modelTopology: null,
+ *                    weightsManifest: [{ paths: ['./weights.bin'], weights: [specs by logical name] }],
+ *                    userDefinedMetadata: { ghmdet: { formatVersion: 1, format: MODEL_FORMAT_NAME, config } } }`
  *   `weights.bin`: float32 little-endian, every variable (trainable and BatchNorm running statistics).
- * Any `tf.io.IOHandler` works: `nodeFileHandler(dir)` in Node, `tf.io.http(url)` / `tf.io.browserFiles` in a
- * browser, or a URL string (loaded with `tf.io.http`).
+ *
+ * Where the files live is a TF.js IO handler's business: any `tf.io.IOHandler`, or a URL string resolved by
+ * TF.js's IO routers (`http(s)://` with `fetch`, `indexeddb://` and `localstorage://` in a browser,
+ * `downloads://` to save from a page). Local paths and `file://` URLs are Node's: `ghmdet/node` exports
+ * versions of these two functions that accept them (and `nodeFileHandler`).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { RetinaNet, type RetinaNetOptions } from './retinaNet.js';
 
 /** `format` field of the saved model.json. */
 export const MODEL_FORMAT = 'ghmdet-retinanet';
-const FORMAT_VERSION = 1;
+/** What the files are, in words (also written into the metadata, for whoever opens model.json). */
+export const MODEL_FORMAT_NAME = 'TF.js weights manifest + ghmdet config';
+/** Version of the metadata layout; bumped when it changes meaning. */
+export const MODEL_FORMAT_VERSION = 1;
 
-/** Saves every variable of `model` and its config through `handler`. */
-export async function saveRetinaNet(model: RetinaNet, handler: tf.io.IOHandler): Promise<tf.io.SaveResult> {
+/** A place to save to or load from: a TF.js IO handler or a URL that TF.js's IO routers resolve. */
+export type ModelSource = tf.io.IOHandler | string;
+
+/** The IO handler for `source`; `purpose` picks TF.js's load or save routers for a URL. */
+export function modelHandler(source: ModelSource, purpose: 'load' | 'save', where: string): tf.io.IOHandler {
+  if (typeof source !== 'string') {
+    if (source === null || typeof source !== 'object')
+      throw new Error(`${where}: expected a tf.io.IOHandler or a URL string, got ${String(source)}`);
+    return source;
+  }
+  const handlers = purpose === 'load' ? tf.io.getLoadHandlers(source) : tf.io.getSaveHandlers(source);
+  if (handlers.length === 1) return handlers[0]!;
+  if (handlers.length === 0 && /^https?:\/\//i.test(source)) return tf.io.http(source);
+  if (handlers.length > 1)
+    throw new Error(`${where}: ${handlers.length} TF.js IO handlers match ${JSON.stringify(source)}`);
+  const local = /^file:\/\//i.test(source) || !/^[a-z][a-z0-9+.-]*:\/\//i.test(source);
+  throw new Error(
+    `${where}: no TF.js IO handler for ${JSON.stringify(source)}; expected http(s)://, indexeddb:// or ` +
+      `localstorage:// (in a browser), or a tf.io.IOHandler` +
+      (local
+        ? `. For a local path or a file:// URL in Node, import ${purpose === 'load' ? 'loadRetinaNet' : 'saveRetinaNet'} ` +
+          `from 'ghmdet/node' (or 'ghmdet'), or pass nodeFileHandler(dir)`
+        : ''),
+  );
+}
+
+/** Options of {@link saveRetinaNet}. */
+export interface SaveModelOptions {
+  /** Class names to write into the saved config (`detect()` reports them), e.g. a dataset's category names. */
+  classNames?: string[];
+}
+
+/** Saves every variable of `model` and its config to `destination` (an IOHandler or a URL string). */
+export async function saveRetinaNet(
+  model: RetinaNet,
+  destination: ModelSource,
+  options: SaveModelOptions = {},
+): Promise<tf.io.SaveResult> {
+  const names = options.classNames;
+  if (names !== undefined && (!Array.isArray(names) || names.length !== model.config.numClasses)) {
+    throw new Error(
+      `saveRetinaNet: \`classNames\` has ${Array.isArray(names) ? names.length : String(names)} entries, ` +
+        `expected one per class (numClasses ${model.config.numClasses})`,
+    );
+  }
+  const config = names === undefined ? model.config : { ...model.config, classNames: [...names] };
+  const handler = modelHandler(destination, 'save', 'saveRetinaNet');
   if (handler.save === undefined)
     throw new Error('saveRetinaNet: the handler cannot save (it has no save method)');
   const named: tf.NamedTensorMap = {};
@@ -28,36 +84,59 @@ export async function saveRetinaNet(model: RetinaNet, handler: tf.io.IOHandler):
     modelTopology: undefined,
     weightSpecs: specs,
     weightData: data,
-    userDefinedMetadata: { ghmdet: { formatVersion: FORMAT_VERSION, config: model.config } },
+    userDefinedMetadata: {
+      ghmdet: { formatVersion: MODEL_FORMAT_VERSION, format: MODEL_FORMAT_NAME, config },
+    },
   });
+}
+
+/** Why loaded artifacts are not a ghmdet model, in words, or null when they are one. */
+function notGhmdetModel(art: tf.io.ModelArtifacts): string | null {
+  const meta = art.userDefinedMetadata?.['ghmdet'] as { config?: unknown } | undefined;
+  if (meta !== undefined && meta.config !== undefined) return null;
+  const topology = art.modelTopology as { class_name?: unknown; model_config?: unknown } | null | undefined;
+  if (art.format === 'layers-model' || (topology != null && (topology.class_name ?? topology.model_config))) {
+    const cls = topology?.class_name ?? (topology?.model_config as { class_name?: unknown })?.class_name;
+    return (
+      `it is a TF.js LayersModel${cls !== undefined ? ` (${String(cls)})` : ''}, not a ghmdet detector; ` +
+      `open it with tf.loadLayersModel`
+    );
+  }
+  if (art.format === 'graph-model' || (topology != null && 'node' in topology)) {
+    return 'it is a TF.js GraphModel, not a ghmdet detector; open it with tf.loadGraphModel';
+  }
+  return (
+    `it has no userDefinedMetadata.ghmdet.config (format ${JSON.stringify(art.format)}); ` +
+    `expected a ghmdet RetinaNet saved by saveRetinaNet (${MODEL_FORMAT_NAME})`
+  );
 }
 
 /**
  * Builds a RetinaNet from saved files: the config from the metadata, every variable from the weights.
  *
- * @param source an IOHandler, or a URL of `model.json` (fetched with `tf.io.http`).
+ * @param source an IOHandler, or a URL of `model.json` (`http(s)://`, `indexeddb://`, ...; see the module
+ *   comment for local files).
  */
 export async function loadRetinaNet(
-  source: tf.io.IOHandler | string,
+  source: ModelSource,
   options: Omit<RetinaNetOptions, 'seed'> = {},
 ): Promise<RetinaNet> {
-  const handler = typeof source === 'string' ? tf.io.http(source) : source;
+  const handler = modelHandler(source, 'load', 'loadRetinaNet');
   if (handler.load === undefined)
     throw new Error('loadRetinaNet: the handler cannot load (it has no load method)');
   const art = await handler.load();
-  const meta = art.userDefinedMetadata?.['ghmdet'] as
-    { formatVersion?: number; config?: unknown } | undefined;
-  if (meta === undefined || meta.config === undefined) {
+  const what = typeof source === 'string' ? JSON.stringify(source) : 'the model';
+  const reason = notGhmdetModel(art);
+  if (reason !== null) throw new Error(`loadRetinaNet: ${what} cannot be loaded: ${reason}`);
+  const meta = art.userDefinedMetadata!['ghmdet'] as { formatVersion?: number; config: unknown };
+  if (meta.formatVersion !== MODEL_FORMAT_VERSION) {
     throw new Error(
-      `loadRetinaNet: model.json has no userDefinedMetadata.ghmdet.config (format ${JSON.stringify(art.format)}); ` +
-        `is it a ghmdet RetinaNet saved by saveRetinaNet?`,
+      `loadRetinaNet: ${what} has formatVersion ${meta.formatVersion}, expected ${MODEL_FORMAT_VERSION}; ` +
+        `was it saved by another version of ghmdet?`,
     );
   }
-  if (meta.formatVersion !== FORMAT_VERSION) {
-    throw new Error(`loadRetinaNet: formatVersion ${meta.formatVersion}, expected ${FORMAT_VERSION}`);
-  }
   if (art.weightSpecs === undefined || art.weightData === undefined) {
-    throw new Error('loadRetinaNet: the saved model has no weights (weightSpecs/weightData missing)');
+    throw new Error(`loadRetinaNet: ${what} has no weights (weightSpecs/weightData missing)`);
   }
   const model = new RetinaNet(meta.config, options);
   const tensors = tf.io.decodeWeights(art.weightData, art.weightSpecs);

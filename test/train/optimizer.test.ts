@@ -188,3 +188,16 @@ test('SgdMomentum on wasm: a convolution after the step uses the new weights (no
   tf.dispose([x, g, got, fresh, want, w]);
   opt.dispose();
 });
+
+test('SgdMomentum: dispose releases every tensor it made', () => {
+  const v = tf.variable(tf.ones([3, 2]));
+  const before = tf.memory().numTensors;
+  const opt = new SgdMomentum([{ name: 'w', variable: v }], { momentum: 0.9 });
+  const g = tf.onesLike(v);
+  opt.step([g], 0.1);
+  g.dispose();
+  assert.equal(tf.memory().numTensors, before + 1, 'one momentum buffer');
+  opt.dispose();
+  assert.equal(tf.memory().numTensors, before);
+  v.dispose();
+});
