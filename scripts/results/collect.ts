@@ -151,6 +151,8 @@ async function collectImbalance(): Promise<void> {
   const points = [];
   const ghmdet = [];
   const oracle = [];
+  /** The PyTorch implementation at twice the schedule (3000 iterations, lr steps at 2200 and 2700): the budget check. */
+  const oracleTwice = [];
   for (const size of sizes) {
     const first = runs.find((r) => r.name.endsWith(`-${size}`))!;
     const config = parseConfig(first.config, first.id);
@@ -172,9 +174,12 @@ async function collectImbalance(): Promise<void> {
       const base = join(IMBALANCE_ORACLE, `${loss}-${size}-seed${run.seed}`);
       const o = await oracleRecord(`${base}.json`, `${base}.log`, gt);
       if (o !== null) oracle.push({ size, loss, seed: run.seed, ...o });
+      const twice = join(IMBALANCE_ORACLE, 'x2', `${loss}-${size}-seed${run.seed}`);
+      const o2 = await oracleRecord(`${twice}.json`, `${twice}.log`, gt);
+      if (o2 !== null) oracleTwice.push({ size, loss, seed: run.seed, iterations: 3000, ...o2 });
     }
   }
-  const out = { plan: IMBALANCE_PLAN, points, ghmdet, oracle };
+  const out = { plan: IMBALANCE_PLAN, points, ghmdet, oracle, oracleTwice };
   await writeFile('docs/results/imbalance.json', JSON.stringify(out, null, 1) + '\n');
   console.error(
     `imbalance: ${ghmdet.filter((r) => r.finished).length} ghmdet runs, ${oracle.length} oracle runs`,

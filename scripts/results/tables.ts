@@ -52,6 +52,7 @@ interface Imbalance {
   points: { size: number; objectsPerImage: [number, number]; valImages: number; anchorBalance: Balance }[];
   ghmdet: ImbalanceRun[];
   oracle: (Scored & { size: number; loss: string; seed: number; trainSeconds: number | null })[];
+  oracleTwice?: (Scored & { size: number; loss: string; seed: number; trainSeconds: number | null })[];
 }
 
 const LOSSES = ['ce', 'fl', 'ghmc'];
@@ -124,6 +125,27 @@ function imbalanceTables(r: Imbalance): string {
             return v.every((x) => x === null) ? 'not run' : seedsText(v);
           }),
         ]),
+      ),
+    );
+  }
+  const twice = r.oracleTwice ?? [];
+  if (twice.length > 0) {
+    out.push('');
+    out.push('The budget check, the PyTorch implementation, seed 0: AP at the suite schedule / at twice it:');
+    out.push('');
+    out.push(
+      table(
+        ['canvas', ...LOSSES.map((l) => LOSS_NAMES[l]!)],
+        r.points
+          .filter((p) => twice.some((x) => x.size === p.size))
+          .map((p) => [
+            `${p.size} px`,
+            ...LOSSES.map((l) => {
+              const one = r.oracle.find((x) => x.size === p.size && x.loss === l && x.seed === 0);
+              const two = twice.find((x) => x.size === p.size && x.loss === l && x.seed === 0);
+              return `${f1(one?.AP)} / ${f1(two?.AP)}`;
+            }),
+          ]),
       ),
     );
   }
