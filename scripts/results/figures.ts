@@ -222,13 +222,34 @@ const BOX_SCALE = {
   range: ['#d62728', '#7f7f7f', '#1f77b4', '#ff9896'],
 };
 
-/** Share of the regression gradient on each coordinate: smooth L1 as it is, GHM-R weighted by beta_j. */
-function gradientShares(s: RegionStats, weighted: boolean): number[] {
+/**
+ * Per coordinate group (centre: dx, dy; size: dw, dh), the share of the regression gradient that comes from the
+ * coordinates far from their targets (the top GHM-R region, g_r >= 0.9: |d| > 2.06 mu), under the run's own
+ * loss: GHM-R sums beta_j g_r, ASL1 sums g_r, smooth L1 its own norm min(|d| / beta, 1); and the share of the
+ * coordinates that sit there.
+ */
+function farShares(s: RegionStats, loss: 'ghmr' | 'asl1' | 'sl1') {
   const c = s.coordinates!;
-  const rows = weighted ? c.sumNorm : c.sumBaselineNorm;
-  const sums = rows.map((row) => row.reduce((a, v, j) => a + v * (weighted ? s.ghmr.weights[j]! : 1), 0));
-  const total = sums.reduce((a, b) => a + b, 0);
-  return sums.map((v) => v / Math.max(total, 1e-30));
+  const top = s.ghmr.weights.length - 1;
+  const rows = loss === 'sl1' ? c.sumBaselineNorm : c.sumNorm;
+  const weight = (j: number) => (loss === 'ghmr' ? s.ghmr.weights[j]! : 1);
+  const group = (coords: number[]) => {
+    let far = 0;
+    let all = 0;
+    let farCount = 0;
+    let count = 0;
+    for (const k of coords)
+      rows[k]!.forEach((v, j) => {
+        all += v * weight(j);
+        count += c.counts[k]![j]!;
+        if (j === top) {
+          far += v * weight(j);
+          farCount += c.counts[k]![j]!;
+        }
+      });
+    return { gradient: far / Math.max(all, 1e-30), coordinates: farCount / Math.max(count, 1) };
+  };
+  return { centre: group([0, 1]), size: group([2, 3]) };
 }
 
 function ghmrFigures(r: GhmrResults): Record<string, TopLevelSpec> {
@@ -378,28 +399,91 @@ function ghmrFigures(r: GhmrResults): Record<string, TopLevelSpec> {
     null,
   );
 
-  // Share of the regression gradient on the centre offsets over training.
+  // Where the regression gradient comes from: the coordinates far from their targets, or the nearly right ones.
+  const lossOf: Record<string, 'ghmr' | 'asl1' | 'sl1'> = {
+    'scratch-ghmr002': 'ghmr',
+    'scratch-asl1': 'asl1',
+    'scratch-sl1': 'sl1',
+  };
   const shareRows: Row[] = [];
-  for (const run of scratch)
+  for (const run of scratch) {
+    const loss = lossOf[run.name];
+    if (loss === undefined) continue; // GHM-R at mu 0.1: the recorded regions are those of mu 0.02
     for (const s of run.overTraining ?? []) {
       if (s.coordinates === null) continue;
-      const weighted = run.name.startsWith('scratch-ghmr');
-      const shares = gradientShares(s, weighted);
-      shareRows.push({ box: SCRATCH_LABELS[run.name]!, iter: s.iteration, share: shares[0]! + shares[1]! });
+      const shares = farShares(s, loss);
+      for (const [group, title] of [
+        ['centre', 'centre offsets (dx, dy)'],
+        ['size', 'sizes (dw, dh)'],
+      ] as const) {
+        shareRows.push({
+          box: SCRATCH_LABELS[run.name]!,
+          group: title,
+          iter: s.iteration,
+          share: shares[group].gradient,
+          what: 'gradient',
+        });
+        if (loss === 'ghmr')
+          shareRows.push({
+            box: 'coordinates (GHM-R run)',
+            group: title,
+            iter: s.iteration,
+            share: shares[group].coordinates,
+            what: 'coordinates',
+          });
+      }
     }
+  }
   const share = spec(
-    'Share of the regression gradient on the centre offsets (dx, dy)',
-    'ghmdet, 8 fixed training images; GHM-R: sum of beta_j g_r; smooth L1 and ASL1: their own gradient norms; ' +
-      'an even split is 50 %',
+    'Where the regression gradient comes from: coordinates far from their targets',
+    "ghmdet, 8 fixed training images; share of each run's regression gradient from the coordinates with " +
+      'g_r >= 0.9 (|d| > 0.04), under its own loss; black: the share of the coordinates there (GHM-R run)',
     shareRows,
     {
-      mark: { type: 'line', point: true },
-      encoding: {
-        x: { field: 'iter', type: 'quantitative', title: 'iteration' },
-        y: { field: 'share', type: 'quantitative', title: 'share on dx, dy', axis: { format: '.0%' } },
-        color: { field: 'box', type: 'nominal', title: 'box loss (with GHM-C)', scale: BOX_SCALE },
+      facet: { column: { field: 'group', type: 'nominal', title: null } },
+      spec: {
+        width: 300,
+        height: 260,
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: {
+            field: 'iter',
+            type: 'quantitative',
+            title: 'iteration',
+            axis: { values: [0, 500, 1000, 1500] },
+          },
+          y: {
+            field: 'share',
+            type: 'quantitative',
+            title: 'share',
+            axis: { format: '.0%' },
+            scale: { domain: [0, 1] },
+          },
+          color: {
+            field: 'box',
+            type: 'nominal',
+            title: 'box loss (with GHM-C)',
+            scale: {
+              domain: ['GHM-R, mu 0.02', 'ASL1, mu 0.02', 'smooth L1', 'coordinates (GHM-R run)'],
+              range: ['#d62728', '#7f7f7f', '#1f77b4', '#000000'],
+            },
+          },
+          strokeDash: {
+            field: 'what',
+            type: 'nominal',
+            legend: null,
+            scale: {
+              domain: ['gradient', 'coordinates'],
+              range: [
+                [1, 0],
+                [4, 3],
+              ],
+            },
+          },
+        },
       },
     },
+    null,
   );
 
   // Fine-tuned: AP at each IoU threshold, mean of the seeds; the base before fine-tuning.
@@ -451,7 +535,7 @@ function ghmrFigures(r: GhmrResults): Record<string, TopLevelSpec> {
   return {
     'ghmr-fit': fit,
     'ghmr-regions': regions,
-    'ghmr-centre-share': share,
+    'ghmr-far-share': share,
     'ghmr-finetune-iou': finetune,
     'ghmr-base-curve': baseCurve,
   };
