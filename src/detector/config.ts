@@ -83,7 +83,7 @@ const headSchema = z.strictObject({
   /**
    * Normalisation after each stacked conv: 'none' (the reference RetinaNet head) or 'BN': BatchNorm with its own
    * statistics and affine parameters per pyramid level while the conv weights stay shared (EfficientDet's head).
-   * From scratch it helped CE and not GHM-C (README, Main job). Its momentum and epsilon are the backbone's.
+   * No config in configs/ uses it. Its momentum and epsilon are the backbone's.
    */
   norm: z.enum(['none', 'BN']),
   anchor_generator: z.strictObject({

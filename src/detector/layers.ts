@@ -2,7 +2,7 @@
  * Convolution and BatchNorm layers over a {@link ParamStore}, NHWC layout, TF 'same' padding.
  *
  * Only ops with fast gradients on the wasm backend are used (conv2d, add, relu, and `batchNormTraining` with
- * its fused gradient), see `../shared/notes/engine.md` section 4.
+ * its fused gradient), see docs/engine.md, "Training on wasm".
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { batchNormTraining } from '../engine/ops/batchNorm.js';
