@@ -19,11 +19,12 @@ interface SchemaDef {
 }
 const defOf = (s: z.ZodType) => (s as unknown as { _zod: { def: SchemaDef } })._zod.def;
 
-/** The key paths of an object schema, through defaults, optionals and nullables: `optimizer.lr`, ... */
+/** The key paths of an object schema, through defaults, optionals, nullables and unions: `optimizer.lr`, ... */
 function keyPaths(schema: z.ZodType, prefix = ''): string[] {
   let def = defOf(schema);
   while (def.innerType !== undefined && ['default', 'prefault', 'optional', 'nullable'].includes(def.type))
     def = defOf(def.innerType);
+  if (def.type === 'union') return [...new Set((def.options ?? []).flatMap((o) => keyPaths(o, prefix)))];
   if (def.type !== 'object' || def.shape === undefined) return [];
   return Object.entries(def.shape).flatMap(([key, value]) => {
     const path = prefix + key;
