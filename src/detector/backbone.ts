@@ -36,22 +36,23 @@ class ResidualBlock {
     stride: 1 | 2,
   ) {
     const norm = { momentum: cfg.normMomentum, eps: cfg.normEps };
+    const init = { kind: cfg.init };
     const outC = blockOutChannels(cfg, width);
     if (cfg.block === 'basic') {
       this.convs = [
-        new ConvBn(params, `${name}/conv1`, inC, width, 3, stride, true, norm),
-        new ConvBn(params, `${name}/conv2`, width, width, 3, 1, false, norm),
+        new ConvBn(params, `${name}/conv1`, inC, width, 3, stride, true, norm, init),
+        new ConvBn(params, `${name}/conv2`, width, width, 3, 1, false, norm, init),
       ];
     } else {
       this.convs = [
-        new ConvBn(params, `${name}/conv1`, inC, width, 1, 1, true, norm),
-        new ConvBn(params, `${name}/conv2`, width, width, 3, stride, true, norm),
-        new ConvBn(params, `${name}/conv3`, width, outC, 1, 1, false, norm),
+        new ConvBn(params, `${name}/conv1`, inC, width, 1, 1, true, norm, init),
+        new ConvBn(params, `${name}/conv2`, width, width, 3, stride, true, norm, init),
+        new ConvBn(params, `${name}/conv3`, width, outC, 1, 1, false, norm, init),
       ];
     }
     this.shortcut =
       stride !== 1 || inC !== outC
-        ? new ConvBn(params, `${name}/shortcut`, inC, outC, 1, stride, false, norm)
+        ? new ConvBn(params, `${name}/shortcut`, inC, outC, 1, stride, false, norm, init)
         : null;
   }
 
@@ -84,7 +85,8 @@ export class ResNetBackbone {
     readonly cfg: BackboneConfig,
   ) {
     const norm = { momentum: cfg.normMomentum, eps: cfg.normEps };
-    this.stem = new ConvBn(params, 'backbone/stem', 3, cfg.stemChannels, cfg.stemKernel, 2, true, norm);
+    const init = { kind: cfg.init };
+    this.stem = new ConvBn(params, 'backbone/stem', 3, cfg.stemChannels, cfg.stemKernel, 2, true, norm, init);
     let inC = cfg.stemChannels;
     this.outChannels = [];
     const stagesError = backboneStagesError(cfg);
@@ -97,7 +99,7 @@ export class ResNetBackbone {
       let down: ConvBn | null = null;
       const blocks: ResidualBlock[] = [];
       if (cfg.downsample === 'conv') {
-        down = new ConvBn(params, `${name}/down`, inC, width, 3, stride, true, norm);
+        down = new ConvBn(params, `${name}/down`, inC, width, 3, stride, true, norm, init);
         inC = width;
         for (let b = 0; b < cfg.blocks[i]!; b++) {
           blocks.push(new ResidualBlock(params, `${name}/block${b}`, cfg, inC, width, 1));
@@ -126,7 +128,7 @@ export class ResNetBackbone {
   apply(images: tf.Tensor4D, training: boolean): tf.Tensor4D[] {
     return tf.tidy(() => {
       let x = this.stem.apply(images, training);
-      if (this.cfg.stemPool) x = tf.maxPool(x, 3, 2, 'same');
+      if (this.cfg.stemPool) x = tf.maxPool(x, 3, 2, 1); // PyTorch's MaxPool2d(3, 2, padding=1)
       const outs: tf.Tensor4D[] = [];
       for (const stage of this.stages) {
         if (stage.down !== null) x = stage.down.apply(x, training);
