@@ -8,7 +8,10 @@
  * Then, when `numOuts > u`, extra levels: the first from C5 (`'on_input'`, mmdetection v2 RetinaNet) or from the
  * last P (`'on_output'`) by a 3x3 stride-2 conv, each following one from the previous extra level by a 3x3
  * stride-2 conv (with a ReLU before it when `reluBeforeExtraConvs`). All convs are Xavier-uniform initialised
- * with zero bias, as in mmdetection.
+ * with zero bias, as in mmdetection. The extra convs pad as `padding` says ('same' by default; 'symmetric' for
+ * PyTorch weights: mmdetection's `ConvModule(3, stride=2, padding=1)`, torchvision's `LastLevelP6P7`).
+ * torchvision's FPN (`retinanet_resnet50_fpn(_v2)`) is this with `addExtraConvs` 'on_output' (v1: P6 from P5)
+ * or 'on_input' (v2: from C5) and `reluBeforeExtraConvs` true.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NeckConfig } from './config.js';
@@ -46,7 +49,11 @@ export class Fpn {
     for (let i = this.numUsed; i < cfg.numOuts; i++) {
       const inC =
         i === this.numUsed && cfg.addExtraConvs === 'on_input' ? inChannels[inChannels.length - 1]! : c;
-      this.extras.push(new Conv2d(params, `neck/extra${i - this.numUsed}`, inC, c, 3, 2, xavier, true));
+      this.extras.push(
+        new Conv2d(params, `neck/extra${i - this.numUsed}`, inC, c, 3, 2, xavier, true, {
+          padding: cfg.padding ?? 'same',
+        }),
+      );
     }
   }
 

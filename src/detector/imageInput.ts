@@ -3,6 +3,11 @@
  * (`src/data/transforms.ts`) so that inference sees exactly what training saw: keep-ratio resize within
  * `img_scale` (bilinear, half-pixel centres), normalise `(pixel - mean) / std` with RGB 0..255 constants, pad
  * bottom/right with zeros to a multiple of `size_divisor`.
+ *
+ * Imported models follow their framework: `type: 'torchvision'` sizes the image as torchvision's
+ * `GeneralizedRCNNTransform` (see {@link resizedSize}; it normalises 0-1 images with the ImageNet mean/std
+ * before a bilinear `F.interpolate(align_corners=False)`, the same result up to float rounding as resizing first
+ * and normalising with the 0..255 constants), and `to_rgb: false` hands the network BGR.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { keepRatioSize, normalizeImage, padInto, padToDivisor, resizeBilinear } from '../data/transforms.js';
@@ -29,9 +34,18 @@ export interface ImageMeta {
   scale: [number, number];
 }
 
-/** `[height, width]` after mmdetection's resize: keep ratio within (long edge, short edge) = `img_scale`, or stretch. */
+/**
+ * `[height, width]` after the resize: mmdetection's keep ratio within (long edge, short edge) = `img_scale`, or
+ * stretch; with `type: 'torchvision'`, torchvision's `scale = min(min_size / short side, max_size / long side)`
+ * computed in float32 (`img_scale` = [max_size, min_size]) and each side `floor(side * scale)`.
+ */
 export function resizedSize(height: number, width: number, cfg: PreprocessConfig): [number, number] {
   const [longEdge, shortEdge] = cfg.img_scale;
+  if (cfg.type === 'torchvision') {
+    const f = Math.fround;
+    const scale = Math.min(f(shortEdge / Math.min(height, width)), f(longEdge / Math.max(height, width)));
+    return [Math.floor(height * scale), Math.floor(width * scale)];
+  }
   if (!cfg.keep_ratio) return [shortEdge, longEdge];
   const r = keepRatioSize(width, height, cfg.img_scale);
   return [r.height, r.width];
@@ -48,7 +62,9 @@ export function prepareImage(
   const { rgb, height: h, width: w } = toRgbArray(image);
   const [rh, rw] = resizedSize(h, w, cfg);
   const [ph, pw] = [padToDivisor(rh, cfg.size_divisor), padToDivisor(rw, cfg.size_divisor)];
-  const resized = normalizeImage(resizeBilinear(rgb, w, h, rw, rh), cfg.mean, cfg.std);
+  const pixels = resizeBilinear(rgb, w, h, rw, rh);
+  if (cfg.to_rgb === false) swapRedBlue(pixels);
+  const resized = normalizeImage(pixels, cfg.mean, cfg.std);
   const batch = new Float32Array(ph * pw * 3);
   padInto(batch, 0, ph, pw, resized, rw, rh);
   const meta: ImageMeta = {
@@ -58,6 +74,15 @@ export function prepareImage(
     scale: [rh / h, rw / w],
   };
   return { input: tf.tensor4d(batch, [1, ph, pw, 3]), meta };
+}
+
+/** RGB <-> BGR of an `[H, W, 3]` image, in place. */
+function swapRedBlue(data: Float32Array): void {
+  for (let i = 0; i < data.length; i += 3) {
+    const r = data[i]!;
+    data[i] = data[i + 2]!;
+    data[i + 2] = r;
+  }
 }
 
 function toRgbArray(image: tf.Tensor3D | RawImage): {

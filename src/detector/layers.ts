@@ -1,5 +1,6 @@
 /**
- * Convolution and BatchNorm layers over a {@link ParamStore}, NHWC layout, TF 'same' padding.
+ * Convolution, BatchNorm and GroupNorm layers over a {@link ParamStore}, NHWC layout, TF 'same' padding (or
+ * PyTorch's symmetric padding, `padding: 'symmetric'`, for imported weights).
  *
  * Only ops with fast gradients on the wasm backend are used (conv2d, add, relu, and `batchNormTraining` with
  * its fused gradient), see `../shared/notes/engine.md` section 4.
@@ -17,10 +18,31 @@ export type ConvInit =
   /** N(0, std^2) (RetinaNet head convs: std 0.01). */
   | { kind: 'normal'; std: number };
 
+/**
+ * Padding of a convolution: 'same' is TensorFlow's SAME (for stride 2, the extra row and column go to the
+ * bottom/right); 'symmetric' pads (k - 1) / 2 on every side, as PyTorch's `Conv2d(padding=k // 2)`. The two agree
+ * for stride 1 and differ for stride 2 on even sizes.
+ */
+export type Padding = 'same' | 'symmetric';
+
+/** Options of a layer beyond its shape. */
+export interface LayerOptions {
+  /** Default 'same'. */
+  padding?: Padding;
+  /** Weights trained (default true); false creates them as non-trainable state (frozen stages). */
+  trainable?: boolean;
+}
+
+/** The `pad` argument of `tf.conv2d` / `tf.maxPool` for a `k`x`k` window. */
+export function padArg(padding: Padding | undefined, k: number): 'same' | number {
+  return padding === 'symmetric' ? (k - 1) / 2 : 'same';
+}
+
 /** A 2-D convolution: kernel `[k, k, cin, cout]`, optional bias `[cout]`. */
 export class Conv2d {
   readonly kernel: tf.Variable;
   readonly bias: tf.Variable | null;
+  private readonly pad: 'same' | number;
 
   constructor(
     params: ParamStore,
@@ -31,7 +53,10 @@ export class Conv2d {
     readonly stride: 1 | 2,
     init: ConvInit,
     bias: boolean | { value: number },
+    options: LayerOptions = {},
   ) {
+    this.pad = padArg(options.padding, kernelSize);
+    const trainable = options.trainable ?? true;
     const size = kernelSize * kernelSize * inChannels * outChannels;
     let values: Float32Array;
     if (init.kind === 'kaiming') {
@@ -43,7 +68,12 @@ export class Conv2d {
     } else {
       values = params.normal(size, init.std);
     }
-    this.kernel = params.add(`${name}/kernel`, [kernelSize, kernelSize, inChannels, outChannels], values);
+    this.kernel = params.add(
+      `${name}/kernel`,
+      [kernelSize, kernelSize, inChannels, outChannels],
+      values,
+      trainable,
+    );
     this.bias =
       bias === false
         ? null
@@ -51,28 +81,44 @@ export class Conv2d {
             `${name}/bias`,
             [outChannels],
             new Float32Array(outChannels).fill(bias === true ? 0 : bias.value),
+            trainable,
           );
   }
 
-  /** `x: [B, H, W, inChannels]` -> `[B, ceil(H / stride), ceil(W / stride), outChannels]`. */
+  /**
+   * `x: [B, H, W, inChannels]` -> `[B, ceil(H / stride), ceil(W / stride), outChannels]` ('same'), or
+   * `floor((H - 1) / stride) + 1` rows ('symmetric'; equal for odd kernels).
+   */
   apply(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
-      const y = tf.conv2d(x, this.kernel as tf.Tensor4D, this.stride, 'same');
+      const y = tf.conv2d(x, this.kernel as tf.Tensor4D, this.stride, this.pad);
       return this.bias === null ? y : tf.add(y, this.bias);
     });
   }
 }
 
+/** Options of a BatchNorm beyond its shape. */
+export interface NormOptions {
+  /**
+   * Always use (never update) the running statistics, in training too: mmdetection's `norm_eval`, and frozen
+   * stages. Default false.
+   */
+  eval?: boolean;
+  /** gamma and beta trained (default true); false with `eval` is torchvision's `FrozenBatchNorm2d`. */
+  trainable?: boolean;
+}
+
 /**
  * BatchNorm over an NHWC tensor: batch statistics in training (and running-statistics update), running
- * statistics at inference. Running statistics follow PyTorch: `running = (1 - m) * running + m * batch`,
- * with the unbiased batch variance.
+ * statistics at inference (and always with `eval`). Running statistics follow PyTorch:
+ * `running = (1 - m) * running + m * batch`, with the unbiased batch variance.
  */
 export class BatchNorm {
   readonly gamma: tf.Variable;
   readonly beta: tf.Variable;
   readonly runningMean: tf.Variable;
   readonly runningVar: tf.Variable;
+  private readonly alwaysEval: boolean;
 
   constructor(
     params: ParamStore,
@@ -80,9 +126,12 @@ export class BatchNorm {
     readonly channels: number,
     readonly momentum: number,
     readonly epsilon: number,
+    options: NormOptions = {},
   ) {
-    this.gamma = params.add(`${name}/gamma`, [channels], new Float32Array(channels).fill(1));
-    this.beta = params.add(`${name}/beta`, [channels], new Float32Array(channels));
+    this.alwaysEval = options.eval ?? false;
+    const trainable = options.trainable ?? true;
+    this.gamma = params.add(`${name}/gamma`, [channels], new Float32Array(channels).fill(1), trainable);
+    this.beta = params.add(`${name}/beta`, [channels], new Float32Array(channels), trainable);
     this.runningMean = params.add(`${name}/moving_mean`, [channels], new Float32Array(channels), false);
     this.runningVar = params.add(
       `${name}/moving_variance`,
@@ -92,9 +141,9 @@ export class BatchNorm {
     );
   }
 
-  /** `x: [B, H, W, C]` -> same shape. In training, also updates the running statistics. */
+  /** `x: [B, H, W, C]` -> same shape. In training (without `eval`), also updates the running statistics. */
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
-    if (!training) {
+    if (!training || this.alwaysEval) {
       return tf.tidy(() =>
         tf.batchNorm4d(
           x,
@@ -129,6 +178,42 @@ export class BatchNorm {
   }
 }
 
+/**
+ * GroupNorm over an NHWC tensor (PyTorch's `nn.GroupNorm`): the C channels split into `groups` consecutive
+ * groups, each normalised with the mean and biased variance over (H, W, its channels) of its image, then the
+ * per-channel affine `gamma * x + beta`. No running statistics: training and inference compute the same.
+ */
+export class GroupNorm {
+  readonly gamma: tf.Variable;
+  readonly beta: tf.Variable;
+
+  constructor(
+    params: ParamStore,
+    readonly name: string,
+    readonly channels: number,
+    readonly groups: number,
+    readonly epsilon = 1e-5,
+  ) {
+    if (channels % groups !== 0) {
+      throw new Error(`GroupNorm ${name}: ${channels} channels do not split into ${groups} groups`);
+    }
+    this.gamma = params.add(`${name}/gamma`, [channels], new Float32Array(channels).fill(1));
+    this.beta = params.add(`${name}/beta`, [channels], new Float32Array(channels));
+  }
+
+  /** `x: [B, H, W, C]` -> same shape. */
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      const [b, h, w, c] = x.shape;
+      // [B, H, W, C] -> [B, H, W, G, C / G]: channel c = g * (C / G) + j, PyTorch's grouping.
+      const grouped = tf.reshape(x, [b, h, w, this.groups, c / this.groups]);
+      const { mean, variance } = tf.moments(grouped, [1, 2, 4], true);
+      const normed = tf.div(tf.sub(grouped, mean), tf.sqrt(tf.add(variance, this.epsilon)));
+      return tf.add(tf.mul(tf.reshape(normed, [b, h, w, c]), this.gamma), this.beta) as tf.Tensor4D;
+    });
+  }
+}
+
 /** Conv (no bias) + BatchNorm + optional ReLU. */
 export class ConvBn {
   readonly conv: Conv2d;
@@ -143,7 +228,9 @@ export class ConvBn {
     stride: 1 | 2,
     readonly relu: boolean,
     norm: { momentum: number; eps: number },
+    options: { padding?: Padding; frozen?: boolean; norm?: NormOptions } = {},
   ) {
+    const frozen = options.frozen ?? false;
     this.conv = new Conv2d(
       params,
       `${name}/conv`,
@@ -153,8 +240,11 @@ export class ConvBn {
       stride,
       { kind: 'kaiming' },
       false,
+      { padding: options.padding, trainable: !frozen },
     );
-    this.bn = new BatchNorm(params, `${name}/bn`, outChannels, norm.momentum, norm.eps);
+    // A frozen layer's BatchNorm is frozen too (mmdetection's `_freeze_stages`: eval mode, no gradient).
+    const normOptions = frozen ? { eval: true, trainable: false } : (options.norm ?? {});
+    this.bn = new BatchNorm(params, `${name}/bn`, outChannels, norm.momentum, norm.eps, normOptions);
   }
 
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
