@@ -2,8 +2,12 @@
  * Save and load a {@link RetinaNet} in TensorFlow.js's model format, so the same files load in a browser:
  *   `model.json`: `{ format: 'ghmdet-retinanet', generatedBy, convertedBy: null, modelTopology: null,
  *                    weightsManifest: [{ paths: ['weights.bin'], weights: [specs by logical name] }],
- *                    userDefinedMetadata: { ghmdet: { formatVersion: 1, config } } }`
+ *                    userDefinedMetadata: { ghmdet: { formatVersion: 1, config, categories?, source?,
+ *                    weights? } } }`
  *   `weights.bin`: float32 little-endian, every variable (trainable and BatchNorm running statistics).
+ * The optional metadata ({@link ModelMetadata}) is what `tools/torch_to_ghmdet.py` writes for an imported model:
+ * the dataset category of each class index, where the weights came from, and whether the file holds every
+ * variable ('all') or the backbone's only ('backbone', an ImageNet classifier imported for `train --init`).
  * Any `tf.io.IOHandler` works: `nodeFileHandler(dir)` in Node, `tf.io.http(url)` / `tf.io.browserFiles` in a
  * browser, or a URL string (loaded with `tf.io.http`).
  */
@@ -14,8 +18,34 @@ import { RetinaNet, type RetinaNetOptions } from './retinaNet.js';
 export const MODEL_FORMAT = 'ghmdet-retinanet';
 const FORMAT_VERSION = 1;
 
-/** Saves every variable of `model` and its config through `handler`. */
-export async function saveRetinaNet(model: RetinaNet, handler: tf.io.IOHandler): Promise<tf.io.SaveResult> {
+/** A dataset category: class index k of a model predicts `categories[k]`. */
+export interface ModelCategory {
+  id: number;
+  name: string;
+}
+
+/** Metadata saved beside the config (all optional). */
+export interface ModelMetadata {
+  /** Category of each class index (COCO results use `id`); default ids 1..K named by `classNames`. */
+  categories?: ModelCategory[];
+  /** Provenance, e.g. `{ framework: 'torchvision', arch, checkpoint, sha256 }` for an imported model. */
+  source?: Record<string, unknown>;
+  /** 'all' (default): every variable; 'backbone': the backbone's only (for `init_from`, not for inference). */
+  weights?: 'all' | 'backbone';
+}
+
+/** The parsed `userDefinedMetadata.ghmdet` of a saved model. */
+export interface SavedModelInfo extends ModelMetadata {
+  formatVersion: number;
+  config: unknown;
+}
+
+/** Saves every variable of `model`, its config and `metadata` through `handler`. */
+export async function saveRetinaNet(
+  model: RetinaNet,
+  handler: tf.io.IOHandler,
+  metadata: ModelMetadata = {},
+): Promise<tf.io.SaveResult> {
   if (handler.save === undefined)
     throw new Error('saveRetinaNet: the handler cannot save (it has no save method)');
   const named: tf.NamedTensorMap = {};
@@ -28,8 +58,26 @@ export async function saveRetinaNet(model: RetinaNet, handler: tf.io.IOHandler):
     modelTopology: undefined,
     weightSpecs: specs,
     weightData: data,
-    userDefinedMetadata: { ghmdet: { formatVersion: FORMAT_VERSION, config: model.config } },
+    userDefinedMetadata: { ghmdet: { formatVersion: FORMAT_VERSION, config: model.config, ...metadata } },
   });
+}
+
+/**
+ * The ghmdet metadata of loaded model artifacts, checked: a format version this code reads and a config.
+ * `what` names the source in errors.
+ */
+export function savedModelInfo(art: tf.io.ModelArtifacts, what = 'model.json'): SavedModelInfo {
+  const meta = art.userDefinedMetadata?.['ghmdet'] as Partial<SavedModelInfo> | undefined;
+  if (meta === undefined || meta.config === undefined) {
+    throw new Error(
+      `loadRetinaNet: ${what} has no userDefinedMetadata.ghmdet.config (format ${JSON.stringify(art.format)}); ` +
+        `is it a ghmdet RetinaNet saved by saveRetinaNet or written by tools/torch_to_ghmdet.py?`,
+    );
+  }
+  if (meta.formatVersion !== FORMAT_VERSION) {
+    throw new Error(`loadRetinaNet: formatVersion ${meta.formatVersion}, expected ${FORMAT_VERSION}`);
+  }
+  return meta as SavedModelInfo;
 }
 
 /**
@@ -45,16 +93,12 @@ export async function loadRetinaNet(
   if (handler.load === undefined)
     throw new Error('loadRetinaNet: the handler cannot load (it has no load method)');
   const art = await handler.load();
-  const meta = art.userDefinedMetadata?.['ghmdet'] as
-    { formatVersion?: number; config?: unknown } | undefined;
-  if (meta === undefined || meta.config === undefined) {
+  const meta = savedModelInfo(art);
+  if (meta.weights === 'backbone') {
     throw new Error(
-      `loadRetinaNet: model.json has no userDefinedMetadata.ghmdet.config (format ${JSON.stringify(art.format)}); ` +
-        `is it a ghmdet RetinaNet saved by saveRetinaNet?`,
+      'loadRetinaNet: this model holds backbone weights only (imported from a classification checkpoint); ' +
+        'it cannot detect: fine-tune from it with `ghmdet train --init MODEL_DIR` (or model.init_from)',
     );
-  }
-  if (meta.formatVersion !== FORMAT_VERSION) {
-    throw new Error(`loadRetinaNet: formatVersion ${meta.formatVersion}, expected ${FORMAT_VERSION}`);
   }
   if (art.weightSpecs === undefined || art.weightData === undefined) {
     throw new Error('loadRetinaNet: the saved model has no weights (weightSpecs/weightData missing)');

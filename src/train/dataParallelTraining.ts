@@ -18,6 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { trainerUpdate, type GhmdetConfig } from '../config.js';
+import { initFromModelDir } from '../detector/initFrom.js';
 import { RetinaNet } from '../detector/retinaNet.js';
 import type { ImageGroundTruth } from '../detector/targets.js';
 import { DataParallel } from '../engine/dataParallel/dataParallel.js';
@@ -83,6 +84,9 @@ export async function createReplica(c: DetectorReplicaConfig): Promise<Replica<D
     optimizer.setState(ckpt.optimizer);
     trainable.setState(ckpt.modelState);
     iter = ckpt.iteration;
+  } else if (c.config.model.init_from !== undefined) {
+    // The same files as replica 0's initialisation, so the replicas start bit-identical.
+    await initFromModelDir(model, c.config.model.init_from);
   }
   return {
     gradientSizes: trainable.variables.map((v) => v.variable.size),

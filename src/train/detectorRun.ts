@@ -19,6 +19,7 @@ import type { DetectionDataset } from '../data/dataset.js';
 import { ensureShapesDataset, shapesSplitPaths, type ShapesOptions } from '../data/shapes.js';
 import { readVocDataset } from '../data/voc.js';
 import { gradientStatsHook } from '../analysis/gradientStatsHook.js';
+import { formatInitReport, initFromModelDir } from '../detector/initFrom.js';
 import { RetinaNet } from '../detector/retinaNet.js';
 import type { CocoEvalResult } from '../eval/cocoEval.js';
 import type { CocoDetection, CocoGroundTruth } from '../eval/cocoTypes.js';
@@ -164,6 +165,10 @@ export async function trainDetector(
     log(
       `model: RetinaNet, ${model.numParameters().toLocaleString('en-US')} parameters, ${config.model.numClasses} classes`,
     );
+    // A resumed run continues from its checkpoint; a new one starts from init_from's weights when given.
+    const resuming = options.resume === true && (await loadCheckpoint(options.runDir)) !== null;
+    if (config.model.init_from !== undefined && !resuming)
+      log(formatInitReport(await initFromModelDir(model, config.model.init_from)));
     const source = DetectorBatches.forTraining(data.train, {
       batchSize: config.data.batch_size,
       flipRatio: config.data.flip_ratio,
