@@ -11,7 +11,7 @@
  * With --json the last line is `[{ "config", "parameters", "step_ms", "images_per_s", "ratio" }, ...]`. Not a test.
  */
 import * as tf from '@tensorflow/tfjs';
-import { intFlag, parseArgs, stringFlag } from '../src/cli/args.js';
+import { intFlag, parseArgs, stringFlag } from './args.js';
 import { loadConfigFile } from '../src/config.js';
 import { RetinaNet } from '../src/detector/retinaNet.js';
 import { setupBackend } from '../src/engine/backend.js';

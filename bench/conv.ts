@@ -8,7 +8,7 @@
  * With --json, the last line is an array of `{ shape, fwd_gflops, fwdbwd_gflops }`. Not a test.
  */
 import * as tf from '@tensorflow/tfjs';
-import { intFlag, parseArgs, stringFlag } from '../src/cli/args.js';
+import { intFlag, parseArgs, stringFlag } from './args.js';
 import { setupBackend } from '../src/engine/backend.js';
 import { median } from './synthetic.js';
 

@@ -11,7 +11,7 @@
  * Figures are medians over the timed steps (one warm-up step each is not timed). Not a test.
  */
 import * as tf from '@tensorflow/tfjs';
-import { intFlag, parseArgs, stringFlag } from '../src/cli/args.js';
+import { intFlag, parseArgs, stringFlag } from './args.js';
 import { SHAPES_CONFIG } from '../src/detector/config.js';
 import { RetinaNet } from '../src/detector/retinaNet.js';
 import { setupBackend } from '../src/engine/backend.js';

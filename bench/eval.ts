@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { evaluateCoco } from '../src/eval/cocoEval.js';
 import { formatSummary } from '../src/eval/cocoSummary.js';
-import { parseArgs, intFlag, stringFlag, type FlagSpec } from '../src/cli/args.js';
+import { parseArgs, intFlag, stringFlag, type FlagSpec } from './args.js';
 import { randomCocoProblem } from '../test/eval/helpers/randomCocoProblem.js';
 import { referenceCocoEval } from '../test/eval/helpers/referenceCocoEval.js';
 

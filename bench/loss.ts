@@ -12,7 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import { setupBackend } from '../src/engine/backend.js';
-import { parseArgs, intFlag, stringFlag, type FlagSpec } from '../src/cli/args.js';
+import { parseArgs, intFlag, stringFlag, type FlagSpec } from './args.js';
 import { Random } from '../src/utils/random.js';
 import { GHMC } from '../src/losses/ghmC.js';
 import { GHMR } from '../src/losses/ghmR.js';

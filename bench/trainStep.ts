@@ -16,7 +16,7 @@
  * for the first replica count, plus `by_replicas` when several are given. Not a test.
  */
 import * as tf from '@tensorflow/tfjs';
-import { intFlag, parseArgs, stringFlag } from '../src/cli/args.js';
+import { intFlag, parseArgs, stringFlag } from './args.js';
 import { loadConfigFile } from '../src/config.js';
 import type { RetinaNetConfig } from '../src/detector/config.js';
 import type { ImageGroundTruth } from '../src/detector/targets.js';

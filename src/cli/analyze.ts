@@ -1,37 +1,64 @@
 /**
- * `ghmdet analyze --run RUN_DIR [--images N] [--batch-size B]`: loads the run's checkpoint, runs the model over
+ * `ghmdet analyze --run DIR [--num-images N] [--batch-size N]`: loads the run's checkpoint, runs the model over
  * N training images (no flips, BatchNorm in inference mode) with the training assigner, pools their gradient
- * statistics (src/analysis/gradientStats.ts) and writes them to `RUN_DIR/analysis/grad_stats_iter_NNNNNN.json`
+ * statistics (src/analysis/gradientStats.ts) and writes them to `DIR/analysis/grad_stats_iter_NNNNNN.json`
  * at the checkpoint's iteration, where `ghmdet report` finds them.
  *
  * The GHM-C / GHM-R unit regions, mu, the focal gamma and the smooth-L1 beta of the statistics follow the run's
  * own losses when it uses them, and the paper's defaults (30 / 10 regions, mu 0.02, gamma 2, beta 0.11)
  * otherwise.
  */
-import { setupBackend } from '../engine/backend.js';
-import { addDetectorBatch } from '../analysis/collectGradientStats.js';
-import {
-  GradientStatsAccumulator,
-  type GradientStats,
-  type GradientStatsOptions,
-} from '../analysis/gradientStats.js';
-import { writeGradientStats } from '../analysis/runFiles.js';
+import type { GradientStats, GradientStatsOptions } from '../analysis/gradientStats.js';
 import type { RetinaNetConfig } from '../detector/config.js';
-import { DetectorBatches } from '../train/detectorBatches.js';
-import { loadData, loadRun } from '../train/detectorRun.js';
-import { helpText, intFlag, parseArgs, stringFlag, type FlagSpec } from './args.js';
+import {
+  EXIT,
+  Option,
+  action,
+  backendOption,
+  deprecatedAlias,
+  integer,
+  newCommand,
+  required,
+  runCommand,
+  type Command,
+} from './command.js';
 
-export const summary =
-  "gradient-norm statistics of a run's checkpoint over training images (data of Fig. 1-3)";
+interface AnalyzeFlags {
+  run: string;
+  numImages: number;
+  batchSize?: number;
+  fineBins: number;
+  backend?: string;
+}
 
-const spec: Record<string, FlagSpec> = {
-  run: { type: 'string', description: 'run folder (config.json + checkpoint)' },
-  images: { type: 'string', description: 'training images to run through the model (default 32)' },
-  'batch-size': { type: 'string', description: 'images per forward pass (default: data.batch_size)' },
-  'fine-bins': { type: 'string', description: 'histogram bins over [0, 1] (default 100)' },
-  backend: { type: 'string', description: 'tensorflow | wasm | cpu (default: auto)' },
-  help: { type: 'boolean', description: 'show this help' },
-};
+export function command(): Command {
+  const cmd = newCommand('analyze', {
+    summary: "gradient-norm statistics of a run's checkpoint over training images (data of Fig. 1-3)",
+    usage: '--run DIR [options]',
+    details:
+      "Writes DIR/analysis/grad_stats_iter_NNNNNN.json at the checkpoint's iteration, where ghmdet report finds " +
+      "it. The statistics follow the run's own GHM / focal / smooth-L1 parameters where it has them.",
+    positionalFlag: '--run',
+  })
+    .addOption(required(new Option('--run <DIR>', 'run folder (config.json + checkpoint)')))
+    .addOption(
+      new Option('--num-images <N>', 'training images to run through the model')
+        .argParser(integer(1))
+        .default(32),
+    )
+    .addOption(
+      new Option(
+        '--batch-size <N>',
+        "images per forward pass (default: the run's data.batch_size)",
+      ).argParser(integer(1)),
+    )
+    .addOption(new Option('--fine-bins <N>', 'histogram bins over [0, 1]').argParser(integer(1)).default(100))
+    .addOption(backendOption());
+  deprecatedAlias(cmd, '--images <N>', '--num-images');
+  return action<AnalyzeFlags>(cmd, analyze);
+}
+
+export const run = (argv: readonly string[]): Promise<number> => runCommand(command(), argv);
 
 /** Statistics options that match the run's losses (GHM bins, mu, focal gamma, smooth-L1 beta) where it has them. */
 export function statsOptionsFor(model: RetinaNetConfig): GradientStatsOptions {
@@ -102,32 +129,22 @@ export function describeStats(stats: GradientStats): string[] {
   return lines;
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs('analyze', argv, spec);
-  if (args.flags['help']) {
-    console.log(helpText('analyze', summary, spec));
-    return 0;
-  }
-  const runDir = stringFlag(args, 'run') ?? args.positionals[0];
-  if (runDir === undefined) {
-    console.error(
-      'analyze: expected --run RUN_DIR (a run folder with config.json and a checkpoint), got none',
-    );
-    return 2;
-  }
-  const images = intFlag('analyze', args, 'images', 32, 1);
-  const fineBins = intFlag('analyze', args, 'fine-bins', 100, 1);
-  await setupBackend({ backend: stringFlag(args, 'backend'), log: (l) => console.error(l) });
+async function analyze(flags: AnalyzeFlags): Promise<number> {
+  const { setupBackend } = await import('../engine/backend.js');
+  const { addDetectorBatch } = await import('../analysis/collectGradientStats.js');
+  const { GradientStatsAccumulator } = await import('../analysis/gradientStats.js');
+  const { writeGradientStats } = await import('../analysis/runFiles.js');
+  const { DetectorBatches } = await import('../train/detectorBatches.js');
+  const { loadData, loadRun } = await import('../train/detectorRun.js');
+
+  const { run: runDir, numImages: images, fineBins } = flags;
+  await setupBackend({ backend: flags.backend, log: (l) => console.error(l) });
   const loaded = await loadRun(runDir);
   try {
     const { config, model } = loaded;
     const data = await loadData(config.data, (l) => console.error(l));
     const available = data.train.images.length;
-    const batchSize = Math.min(
-      intFlag('analyze', args, 'batch-size', config.data.batch_size, 1),
-      images,
-      available,
-    );
+    const batchSize = Math.min(flags.batchSize ?? config.data.batch_size, images, available);
     const source = DetectorBatches.forTraining(data.train, {
       batchSize,
       flipRatio: 0,
@@ -150,7 +167,7 @@ export async function run(argv: string[]): Promise<number> {
     const path = await writeGradientStats(runDir, stats);
     console.log(`analyze: ${seen} training images at iteration ${loaded.iteration} -> ${path}`);
     for (const line of describeStats(stats)) console.log(`  ${line}`);
-    return 0;
+    return EXIT.ok;
   } finally {
     loaded.model.dispose();
   }

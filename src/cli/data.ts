@@ -1,68 +1,123 @@
 /**
  * `ghmdet data`: make and inspect datasets.
  *
- *   ghmdet data shapes --out DIR [--train N] [--val M] [--size S] [--seed K]
- *                      [--noise-label F] [--noise-jitter F] [--noise-drop F] | [--noise label=F,jitter=F,drop=F]
- *                      [--classes circle,square,...] [--min-objects N] [--max-objects N] [--max-distractors N]
+ *   ghmdet data shapes --out DIR [--train N] [--val N] [--size N] [--seed N] [--classes NAMES]
+ *                      [--min-objects N] [--max-objects N] [--max-distractors N]
+ *                      [--noise-label FRACTION] [--noise-jitter FRACTION] [--noise-drop FRACTION] | [--noise SPEC]
+ *                      [--force]
  *   ghmdet data check  --coco FILE --images DIR
- *   ghmdet data check  --voc ROOT --split NAME [--classes a,b,...]
+ *   ghmdet data check  --voc DIR --split NAME [--classes NAMES]
  *
- * `shapes` writes the synthetic shapes dataset (see src/data/shapes.ts); `check` reads a dataset with full
- * validation and prints its size, its classes and its warnings (once, counted).
+ * `shapes` writes the synthetic shapes dataset (see src/data/shapes.ts): into a folder that holds none, or holds
+ * one made with the same parameters (reused as it is); one made with other parameters is replaced only with
+ * `--force`. `check` reads a dataset with full validation and prints its size, its classes and its warnings
+ * (once, counted).
  */
-import { parseArgs, intFlag, stringFlag, helpText, type FlagSpec, type ParsedArgs } from './args.js';
-import { generateShapesDataset, resolveShapesOptions, type ShapesOptions } from '../data/shapes.js';
-import { SHAPE_CLASSES, type ShapeClass } from '../data/shapeGeometry.js';
 import type { AnnotationNoiseOptions } from '../data/annotationNoise.js';
-import { readCocoDataset } from '../data/coco.js';
-import { readVocDataset } from '../data/voc.js';
 import type { DetectionDataset } from '../data/dataset.js';
+import type { ShapeClass } from '../data/shapeGeometry.js';
+import { SHAPE_CLASSES } from '../data/shapeGeometry.js';
+import { resolveShapesOptions, type ShapesDatasetSummary, type ShapesOptions } from '../data/shapes.js';
+import {
+  EXIT,
+  InvalidArgumentError,
+  Option,
+  UsageError,
+  action,
+  commaList,
+  integer,
+  newCommand,
+  required,
+  newGroup,
+  numberIn,
+  runCommand,
+  type Command,
+} from './command.js';
 
-export const summary = 'make the synthetic shapes dataset, or check a COCO / VOC dataset';
+export function command(): Command {
+  return newGroup(
+    'data',
+    {
+      summary: 'make the synthetic shapes dataset, or check a COCO / VOC dataset',
+      usage: 'COMMAND [options]',
+    },
+    [shapesCommand(), checkCommand()],
+  );
+}
 
-const shapesSpec: Record<string, FlagSpec> = {
-  out: { type: 'string', description: 'output directory (required)' },
-  train: { type: 'string', description: 'training images (default 600)' },
-  val: { type: 'string', description: 'validation images (default 100)' },
-  size: { type: 'string', description: 'image side in pixels (default 128)' },
-  seed: { type: 'string', description: 'seed (default 0)' },
-  classes: {
-    type: 'string',
-    description: `comma list from ${SHAPE_CLASSES.join(',')} (default the first 4)`,
-  },
-  'min-objects': { type: 'string', description: 'objects per image, at least (default 1)' },
-  'max-objects': { type: 'string', description: 'objects per image, at most (default 4)' },
-  'max-distractors': {
-    type: 'string',
-    description: 'unannotated distractors per image, at most (default 3)',
-  },
-  'noise-label': { type: 'string', description: 'fraction of training boxes mislabeled (default 0)' },
-  'noise-jitter': { type: 'string', description: 'fraction of training boxes jittered (default 0)' },
-  'noise-drop': { type: 'string', description: 'fraction of training boxes dropped (default 0)' },
-  noise: { type: 'string', description: 'all three at once: label=F,jitter=F,drop=F' },
-  help: { type: 'boolean', description: 'show this help' },
-};
+export const run = (argv: readonly string[]): Promise<number> => runCommand(command(), argv);
 
-const checkSpec: Record<string, FlagSpec> = {
-  coco: { type: 'string', description: 'COCO instances JSON file' },
-  images: { type: 'string', description: 'image directory of the COCO file' },
-  voc: {
-    type: 'string',
-    description: 'VOC year directory (with Annotations/, JPEGImages/, ImageSets/Main/)',
-  },
-  split: { type: 'string', description: 'VOC split list name, e.g. trainval' },
-  classes: { type: 'string', description: 'VOC class names, comma separated (default the 20 VOC classes)' },
-  help: { type: 'boolean', description: 'show this help' },
-};
+// ---- data shapes -----------------------------------------------------------------------------------------------
 
-function fractionFlag(command: string, args: ParsedArgs, name: string): number | undefined {
-  const v = stringFlag(args, name);
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (v.trim() === '' || !Number.isFinite(x) || x < 0 || x > 1) {
-    throw new Error(`${command}: --${name} expects a fraction in [0, 1], got ${JSON.stringify(v)}`);
-  }
-  return x;
+interface ShapesFlags {
+  out: string;
+  train: number;
+  val: number;
+  size: number;
+  seed: number;
+  classes: string[];
+  minObjects: number;
+  maxObjects: number;
+  maxDistractors: number;
+  noiseLabel?: number;
+  noiseJitter?: number;
+  noiseDrop?: number;
+  noise?: AnnotationNoiseOptions;
+  force?: boolean;
+}
+
+function shapesCommand(): Command {
+  const d = resolveShapesOptions();
+  const fraction = numberIn(0, 1);
+  const cmd = newCommand('shapes', {
+    summary: 'write the synthetic shapes dataset (COCO format)',
+    usage: '--out DIR [options]',
+    details:
+      'A folder that already holds the dataset of the same parameters is reused as it is; one made with ' +
+      'other parameters is replaced only with --force. Annotation noise applies to the training split only.',
+    positionalFlag: '--out',
+  })
+    .addOption(required(new Option('--out <DIR>', 'dataset folder')))
+    .addOption(new Option('--train <N>', 'training images').argParser(integer(0)).default(d.train))
+    .addOption(new Option('--val <N>', 'validation images').argParser(integer(0)).default(d.val))
+    .addOption(new Option('--size <N>', 'image side in pixels').argParser(integer(16)).default(d.size))
+    .addOption(new Option('--seed <N>', 'seed of everything').argParser(integer(0)).default(d.seed))
+    .addOption(
+      new Option('--classes <NAMES>', `annotated classes, comma-separated, from ${SHAPE_CLASSES.join(',')}`)
+        .argParser(commaList)
+        .default(d.classes),
+    )
+    .addOption(
+      new Option('--min-objects <N>', 'objects per image, at least')
+        .argParser(integer(0))
+        .default(d.minObjects),
+    )
+    .addOption(
+      new Option('--max-objects <N>', 'objects per image, at most')
+        .argParser(integer(0))
+        .default(d.maxObjects),
+    )
+    .addOption(
+      new Option('--max-distractors <N>', 'unannotated distractors per image, at most')
+        .argParser(integer(0))
+        .default(d.maxDistractors),
+    )
+    .addOption(
+      new Option('--noise-label <FRACTION>', 'fraction of training boxes mislabeled').argParser(fraction),
+    )
+    .addOption(
+      new Option('--noise-jitter <FRACTION>', 'fraction of training boxes jittered').argParser(fraction),
+    )
+    .addOption(
+      new Option('--noise-drop <FRACTION>', 'fraction of training boxes dropped').argParser(fraction),
+    )
+    .addOption(
+      new Option('--noise <SPEC>', 'the three at once, label=F,jitter=F,drop=F (any subset; F a fraction)')
+        .argParser(parseNoiseSpec)
+        .conflicts(['noiseLabel', 'noiseJitter', 'noiseDrop']),
+    )
+    .addOption(new Option('--force', 'replace a dataset in --out made with other parameters'));
+  return action<ShapesFlags>(cmd, shapes);
 }
 
 /** Parses `label=0.1,jitter=0.2,drop=0.05` (any subset). */
@@ -77,8 +132,8 @@ export function parseNoiseSpec(spec: string): AnnotationNoiseOptions {
       v === '' ||
       !(x >= 0 && x <= 1)
     ) {
-      throw new Error(
-        `data shapes: --noise expects label=F,jitter=F,drop=F with fractions in [0, 1], got ${JSON.stringify(part)}`,
+      throw new InvalidArgumentError(
+        `Expected label=F,jitter=F,drop=F with fractions F in [0, 1], got ${JSON.stringify(part)}.`,
       );
     }
     out[k] = x;
@@ -86,47 +141,12 @@ export function parseNoiseSpec(spec: string): AnnotationNoiseOptions {
   return out;
 }
 
-async function shapes(argv: string[]): Promise<number> {
-  const cmd = 'data shapes';
-  const args = parseArgs(cmd, argv, shapesSpec);
-  if (args.flags['help']) {
-    console.log(helpText(cmd, 'write the synthetic shapes dataset (COCO format)', shapesSpec));
-    return 0;
-  }
-  const out = stringFlag(args, 'out');
-  if (out === undefined) throw new Error(`${cmd}: --out DIR is required`);
-  const noiseSpec = stringFlag(args, 'noise');
-  const separate = ['noise-label', 'noise-jitter', 'noise-drop'].filter((k) => args.flags[k] !== undefined);
-  if (noiseSpec !== undefined && separate.length > 0) {
-    throw new Error(`${cmd}: give either --noise or --${separate.join('/--')}, not both`);
-  }
-  const noise: AnnotationNoiseOptions =
-    noiseSpec !== undefined
-      ? parseNoiseSpec(noiseSpec)
-      : {
-          label: fractionFlag(cmd, args, 'noise-label'),
-          jitter: fractionFlag(cmd, args, 'noise-jitter'),
-          drop: fractionFlag(cmd, args, 'noise-drop'),
-        };
-  const d = resolveShapesOptions();
-  const classes = stringFlag(args, 'classes');
-  const options: ShapesOptions = {
-    train: intFlag(cmd, args, 'train', d.train),
-    val: intFlag(cmd, args, 'val', d.val),
-    size: intFlag(cmd, args, 'size', d.size, 16),
-    seed: intFlag(cmd, args, 'seed', d.seed),
-    minObjects: intFlag(cmd, args, 'min-objects', d.minObjects),
-    maxObjects: intFlag(cmd, args, 'max-objects', d.maxObjects),
-    maxDistractors: intFlag(cmd, args, 'max-distractors', d.maxDistractors),
-    noise,
-    ...(classes !== undefined ? { classes: classes.split(',').map((c) => c.trim()) as ShapeClass[] } : {}),
-  };
-  const t0 = Date.now();
-  const s = await generateShapesDataset(out, options);
+function printSummary(s: ShapesDatasetSummary, seconds: number | null): void {
   const n = s.noiseCounts;
   console.log(
     `shapes: ${s.train.images} train images (${s.train.annotations} boxes), ${s.val.images} val images ` +
-      `(${s.val.annotations} boxes) in ${out}, ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      `(${s.val.annotations} boxes) in ${s.dir}` +
+      (seconds === null ? '' : `, ${seconds.toFixed(1)} s`),
   );
   if (n.label + n.jitter + n.drop > 0) {
     console.log(
@@ -134,7 +154,86 @@ async function shapes(argv: string[]): Promise<number> {
     );
   }
   console.log(`shapes: annotations ${s.train.annotationFile} and ${s.val.annotationFile}`);
-  return 0;
+}
+
+async function shapes(flags: ShapesFlags): Promise<number> {
+  const { ensureShapesDataset, generateShapesDataset, inspectShapesFolder } =
+    await import('../data/shapes.js');
+  const options: ShapesOptions = {
+    train: flags.train,
+    val: flags.val,
+    size: flags.size,
+    seed: flags.seed,
+    minObjects: flags.minObjects,
+    maxObjects: flags.maxObjects,
+    maxDistractors: flags.maxDistractors,
+    noise: flags.noise ?? { label: flags.noiseLabel, jitter: flags.noiseJitter, drop: flags.noiseDrop },
+    classes: flags.classes as ShapeClass[],
+  };
+  try {
+    resolveShapesOptions(options);
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace(/^shapes: /, ''));
+  }
+  const out = flags.out;
+  const state = await inspectShapesFolder(out, options);
+  if (state.kind === 'same' && flags.force !== true) {
+    console.log(
+      `shapes: ${out} already holds this dataset (same parameters); reusing it (--force regenerates it)`,
+    );
+    printSummary(await ensureShapesDataset(out, options), null);
+    return EXIT.ok;
+  }
+  if (state.kind === 'different' && flags.force !== true) {
+    throw new Error(
+      `${out} holds a shapes dataset made with other parameters (${state.differences.join('; ')}); ` +
+        'give --force to replace it, or another --out',
+    );
+  }
+  if (state.kind === 'unmarked' && flags.force !== true) {
+    throw new Error(
+      `${out} holds ${state.entries.join(', ')} but no finished shapes dataset (an interrupted generation, or ` +
+        'another dataset); give --force to replace them, or another --out',
+    );
+  }
+  const t0 = Date.now();
+  printSummary(await generateShapesDataset(out, options), (Date.now() - t0) / 1000);
+  return EXIT.ok;
+}
+
+// ---- data check ------------------------------------------------------------------------------------------------
+
+interface CheckFlags {
+  coco?: string;
+  images?: string;
+  voc?: string;
+  split?: string;
+  classes?: string[];
+}
+
+function checkCommand(): Command {
+  const cmd = newCommand('check', {
+    summary: 'read and validate a COCO or VOC dataset, print its size, classes and warnings',
+    usage: '(--coco FILE --images DIR | --voc DIR --split NAME) [options]',
+  })
+    .addOption(new Option('--coco <FILE>', 'COCO instances JSON file'))
+    .addOption(
+      new Option('--images <DIR>', 'with --coco: the folder of its images (file_name is relative to it)'),
+    )
+    .addOption(
+      new Option(
+        '--voc <DIR>',
+        'VOC year folder (with Annotations/, JPEGImages/, ImageSets/Main/)',
+      ).conflicts('coco'),
+    )
+    .addOption(new Option('--split <NAME>', 'with --voc: split list name, e.g. trainval'))
+    .addOption(
+      new Option(
+        '--classes <NAMES>',
+        'with --voc: class names, comma-separated (default: the 20 VOC classes)',
+      ).argParser(commaList),
+    );
+  return action<CheckFlags>(cmd, check);
 }
 
 function report(ds: DetectionDataset): void {
@@ -157,47 +256,27 @@ function report(ds: DetectionDataset): void {
   if (ds.warnings.total === 0) console.log('no warnings');
 }
 
-async function check(argv: string[]): Promise<number> {
-  const cmd = 'data check';
-  const args = parseArgs(cmd, argv, checkSpec);
-  if (args.flags['help']) {
-    console.log(helpText(cmd, 'read and validate a COCO or VOC dataset', checkSpec));
-    return 0;
-  }
-  const coco = stringFlag(args, 'coco');
-  const voc = stringFlag(args, 'voc');
-  if ((coco === undefined) === (voc === undefined))
-    throw new Error(`${cmd}: give exactly one of --coco FILE or --voc ROOT`);
-  if (coco !== undefined) {
-    const images = stringFlag(args, 'images');
-    if (images === undefined)
-      throw new Error(`${cmd}: --coco needs --images DIR (the directory of its file_names)`);
-    report(await readCocoDataset({ annotationFile: coco, imageRoot: images }));
+async function check(flags: CheckFlags): Promise<number> {
+  if ((flags.coco === undefined) === (flags.voc === undefined))
+    throw new UsageError('give one of --coco FILE or --voc DIR');
+  if (flags.coco !== undefined) {
+    if (flags.images === undefined)
+      throw new UsageError('--coco needs --images DIR (the folder its file_names are relative to)');
+    if (flags.split !== undefined || flags.classes !== undefined)
+      throw new UsageError('--split and --classes go with --voc, not --coco');
+    const { readCocoDataset } = await import('../data/coco.js');
+    report(await readCocoDataset({ annotationFile: flags.coco, imageRoot: flags.images }));
   } else {
-    const split = stringFlag(args, 'split');
-    if (split === undefined) throw new Error(`${cmd}: --voc needs --split NAME (e.g. trainval)`);
-    const classes = stringFlag(args, 'classes')
-      ?.split(',')
-      .map((c) => c.trim());
-    report(await readVocDataset({ root: voc!, split, ...(classes ? { classes } : {}) }));
-  }
-  return 0;
-}
-
-export async function run(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === 'shapes') return shapes(rest);
-  if (sub === 'check') return check(rest);
-  if (sub === undefined || sub === '--help' || sub === 'help') {
-    console.log(
-      [
-        `ghmdet data: ${summary}`,
-        '',
-        '  ghmdet data shapes --out DIR [options]   (ghmdet data shapes --help)',
-        '  ghmdet data check  --coco FILE --images DIR | --voc ROOT --split NAME',
-      ].join('\n'),
+    if (flags.split === undefined) throw new UsageError('--voc needs --split NAME (e.g. trainval)');
+    if (flags.images !== undefined) throw new UsageError('--images goes with --coco, not --voc');
+    const { readVocDataset } = await import('../data/voc.js');
+    report(
+      await readVocDataset({
+        root: flags.voc!,
+        split: flags.split,
+        ...(flags.classes !== undefined ? { classes: flags.classes } : {}),
+      }),
     );
-    return sub === undefined ? 1 : 0;
   }
-  throw new Error(`data: unknown subcommand ${JSON.stringify(sub)}; expected shapes or check`);
+  return EXIT.ok;
 }

@@ -3,71 +3,95 @@
  * (`data/shapes`), trains the default GHM-C + GHM-R detector (configs/shapes_ghmc_ghmr.json) with a progress
  * display, evaluates it on the validation split, prints the COCO summary in pycocotools' layout, and leaves a
  * run folder (`runs/default`) with the checkpoint, the log, the validation predictions and a few validation
- * images with the detections drawn (`drawn/`).
+ * images with the detections drawn (`drawn/`). Ctrl-C finishes the step, saves a checkpoint and exits 130.
  */
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfigFile } from '../config.js';
-import { setupBackend } from '../engine/backend.js';
-import { formatSummary } from '../eval/cocoSummary.js';
-import { formatDuration } from '../train/progress.js';
-import { trainDetector } from '../train/detectorRun.js';
-import { drawDetections } from '../train/drawDetections.js';
-import { helpText, intFlag, parseArgs, stringFlag, type FlagSpec } from './args.js';
-
-export const summary = 'the main job: generate shapes data, train the default GHM detector, evaluate, draw';
+import {
+  EXIT,
+  Option,
+  action,
+  backendOption,
+  deprecatedAlias,
+  integer,
+  newCommand,
+  runCommand,
+  withInterrupt,
+  type Command,
+} from './command.js';
 
 /** The default config, found relative to this file (src/cli or dist/cli) so an installed package has it. */
 export const DEFAULT_CONFIG = fileURLToPath(new URL('../../configs/shapes_ghmc_ghmr.json', import.meta.url));
-
-const spec: Record<string, FlagSpec> = {
-  config: { type: 'string', description: 'config file (default: configs/shapes_ghmc_ghmr.json)' },
-  data: { type: 'string', description: 'dataset folder (default: the config data.root, data/shapes)' },
-  out: { type: 'string', description: 'run folder (default runs/default; replaced unless --resume)' },
-  resume: {
-    type: 'boolean',
-    description: 'continue the run folder from its checkpoint instead of replacing it',
-  },
-  draw: { type: 'string', description: 'validation images drawn with their detections (default 8)' },
-  backend: { type: 'string', description: 'tensorflow | wasm | cpu (default: auto)' },
-  help: { type: 'boolean', description: 'show this help' },
-};
 
 /** Detections drawn on the images: at least this score, at most `DRAW_MAX_PER_IMAGE` of the best. */
 const DRAW_SCORE_THR = 0.3;
 const DRAW_MAX_PER_IMAGE = 10;
 
-export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs('demo', argv, spec);
-  if (args.flags['help']) {
-    console.log(helpText('demo', summary, spec));
-    return 0;
-  }
+interface DemoFlags {
+  config?: string;
+  data?: string;
+  out: string;
+  resume?: boolean;
+  numDrawn: number;
+  backend?: string;
+}
+
+export function command(): Command {
+  const cmd = newCommand('demo', {
+    summary: 'the main job: generate shapes data, train the default GHM detector, evaluate, draw',
+    usage: '[options]',
+    details:
+      'Ctrl-C finishes the step, saves a checkpoint and exits 130; ghmdet demo --resume continues from it.',
+  })
+    .addOption(new Option('--config <FILE>', 'config file (default: configs/shapes_ghmc_ghmr.json)'))
+    .addOption(new Option('--data <DIR>', "dataset folder, overrides the config's data.root (data/shapes)"))
+    .addOption(
+      new Option('--out <DIR>', 'run folder, replaced unless --resume').default(join('runs', 'default')),
+    )
+    .addOption(new Option('--resume', 'continue the run folder from its checkpoint instead of replacing it'))
+    .addOption(
+      new Option('--num-drawn <N>', 'validation images drawn with their detections into DIR/drawn/')
+        .argParser(integer(0))
+        .default(8),
+    )
+    .addOption(backendOption());
+  deprecatedAlias(cmd, '--draw <N>', '--num-drawn');
+  return action<DemoFlags>(cmd, demo);
+}
+
+export const run = (argv: readonly string[]): Promise<number> => runCommand(command(), argv);
+
+async function demo(flags: DemoFlags): Promise<number> {
+  const { rm } = await import('node:fs/promises');
+  const { loadConfigFile } = await import('../config.js');
+  const { setupBackend } = await import('../engine/backend.js');
+  const { formatSummary } = await import('../eval/cocoSummary.js');
+  const { formatDuration } = await import('../train/progress.js');
+  const { trainDetector } = await import('../train/detectorRun.js');
+  const { drawDetections } = await import('../train/drawDetections.js');
+
   const t0 = performance.now();
   const log = (line: string) => process.stderr.write(line + '\n');
-  await setupBackend({ backend: stringFlag(args, 'backend'), log });
-  const runDir = stringFlag(args, 'out') ?? join('runs', 'default');
-  const resume = args.flags['resume'] === true;
-  const numDraw = intFlag('demo', args, 'draw', 8, 0);
-  let config = await loadConfigFile(stringFlag(args, 'config') ?? DEFAULT_CONFIG);
-  const dataRoot = stringFlag(args, 'data');
-  if (dataRoot !== undefined) config = { ...config, data: { ...config.data, root: dataRoot } };
+  await setupBackend({ backend: flags.backend, log });
+  const runDir = flags.out;
+  const resume = flags.resume === true;
+  let config = await loadConfigFile(flags.config ?? DEFAULT_CONFIG);
+  if (flags.data !== undefined) config = { ...config, data: { ...config.data, root: flags.data } };
   if (!resume) await rm(runDir, { recursive: true, force: true });
 
-  const r = await trainDetector(config, { runDir, resume, log });
+  const r = await withInterrupt(log, (signal) => trainDetector(config, { runDir, resume, log, signal }));
   try {
     if (r.evaluation === null) {
       log(
         `interrupted at iteration ${r.train.iteration}; continue with: ghmdet demo --resume --out ${runDir}`,
       );
-      return 1;
+      return EXIT.interrupted;
     }
     const val = r.data.val;
     const byImage = new Map<number, typeof r.detections>();
     for (const d of r.detections) byImage.set(d.image_id, [...(byImage.get(d.image_id) ?? []), d]);
     const names = new Map(val.categories.map((c, k) => [c.id, { name: c.name, k }]));
-    for (const img of val.images.slice(0, numDraw)) {
+    for (const img of val.images.slice(0, flags.numDrawn)) {
       const dets = (byImage.get(img.id) ?? [])
         .filter((d) => d.score >= DRAW_SCORE_THR)
         .sort((a, b) => b.score - a.score)
@@ -87,9 +111,9 @@ export async function run(argv: string[]): Promise<number> {
         `total time ${formatDuration(seconds)})`,
     );
     console.log(
-      `run folder ${runDir}: config.json, log.jsonl, checkpoint.json, eval.json, results_val.json, drawn/ (${Math.min(numDraw, val.images.length)} images)`,
+      `run folder ${runDir}: config.json, log.jsonl, checkpoint.json, eval.json, results_val.json, drawn/ (${Math.min(flags.numDrawn, val.images.length)} images)`,
     );
-    return 0;
+    return EXIT.ok;
   } finally {
     r.model.dispose();
   }

@@ -1,37 +1,61 @@
 /**
- * `ghmdet eval`: COCO bbox evaluation (pycocotools' numbers) of a detections file against a ground-truth file.
+ * `ghmdet eval`: COCO bbox evaluation (pycocotools' numbers) of a detections file against a ground-truth file,
+ * or of a run's checkpoint on its validation split.
  *
  *   ghmdet eval --gt instances_val.json --dt detections.json          the pycocotools summary table
  *   ghmdet eval --gt instances_val.json --dt detections.json --json   {"stats": [12], "per_category": {id: AP}}
+ *   ghmdet eval --run DIR [--data DIR]                                 a run's checkpoint on its validation split
  *
  * The command is split into "where the inputs come from" (`loadInputs`, one branch per input mode) and
  * "how the result is printed" (`report`), so another input mode is one more branch in `loadInputs`.
  */
 import { readFile } from 'node:fs/promises';
-import { evaluateCoco, type CocoEvalResult } from '../eval/cocoEval.js';
-import { formatSummary } from '../eval/cocoSummary.js';
+import type { CocoEvalResult } from '../eval/cocoEval.js';
 import type { CocoDetection, CocoGroundTruth } from '../eval/cocoTypes.js';
-import { setupBackend } from '../engine/backend.js';
-import { runValidationInputs } from '../train/detectorRun.js';
-import { parseArgs, stringFlag, helpText, type FlagSpec, type ParsedArgs } from './args.js';
+import {
+  EXIT,
+  Option,
+  UsageError,
+  action,
+  backendOption,
+  newCommand,
+  runCommand,
+  type Command,
+} from './command.js';
 
-export const summary = 'COCO bbox evaluation (AP/AR as pycocotools) of detections against ground truth';
+interface EvalFlags {
+  gt?: string;
+  dt?: string;
+  run?: string;
+  data?: string;
+  backend?: string;
+  json?: boolean;
+}
 
-const spec: Record<string, FlagSpec> = {
-  gt: { type: 'string', description: 'COCO ground-truth JSON (images, annotations, categories; boxes xywh)' },
-  dt: {
-    type: 'string',
-    description: 'COCO result list JSON ([{image_id, category_id, bbox (xywh), score}])',
-  },
-  run: {
-    type: 'string',
-    description: "a training run folder: evaluate its checkpoint on the run's validation split",
-  },
-  data: { type: 'string', description: 'with --run: dataset folder, overrides the run config data.root' },
-  backend: { type: 'string', description: 'with --run: tensorflow | wasm | cpu (default: auto)' },
-  json: { type: 'boolean', description: 'print one JSON object {"stats": [...], "per_category": {...}}' },
-  help: { type: 'boolean', description: 'show this help' },
-};
+export function command(): Command {
+  const cmd = newCommand('eval', {
+    summary: 'COCO bbox evaluation (AP/AR as pycocotools) of detections against ground truth',
+    usage: '(--gt FILE --dt FILE | --run DIR) [options]',
+  })
+    .addOption(
+      new Option('--gt <FILE>', 'COCO ground-truth JSON (images, annotations, categories; boxes xywh)'),
+    )
+    .addOption(
+      new Option('--dt <FILE>', 'COCO result list JSON ([{image_id, category_id, bbox (xywh), score}])'),
+    )
+    .addOption(
+      new Option(
+        '--run <DIR>',
+        "a training run folder: evaluate its checkpoint on the run's validation split",
+      ).conflicts(['gt', 'dt']),
+    )
+    .addOption(new Option('--data <DIR>', "with --run: dataset folder, overrides the run config's data.root"))
+    .addOption(backendOption())
+    .addOption(new Option('--json', 'print one JSON object {"stats": [...], "per_category": {...}}'));
+  return action<EvalFlags>(cmd, evaluate);
+}
+
+export const run = (argv: readonly string[]): Promise<number> => runCommand(command(), argv);
 
 interface EvalInputs {
   gt: CocoGroundTruth;
@@ -43,40 +67,31 @@ async function readJson(path: string, what: string): Promise<unknown> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new Error(
-      `eval: cannot read ${what} file ${path}: ${err instanceof Error ? err.message : String(err)}`,
-    );
+    throw new Error(`cannot read ${what} file ${path}: ${err instanceof Error ? err.message : String(err)}`);
   }
   try {
     return JSON.parse(text);
   } catch (err) {
     throw new Error(
-      `eval: ${what} file ${path} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
+      `${what} file ${path} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
 }
 
 /** Reads the ground truth and detections named by the flags; validation happens in `evaluateCoco`. */
-async function loadInputs(args: ParsedArgs): Promise<EvalInputs> {
-  const runDir = stringFlag(args, 'run');
-  if (runDir !== undefined) {
-    await setupBackend({ backend: stringFlag(args, 'backend'), log: (l) => process.stderr.write(l + '\n') });
-    const dataRoot = stringFlag(args, 'data');
-    const r = await runValidationInputs(runDir, dataRoot !== undefined ? { dataRoot } : {});
+async function loadInputs(flags: EvalFlags): Promise<EvalInputs> {
+  if (flags.run !== undefined) {
+    const { setupBackend } = await import('../engine/backend.js');
+    const { runValidationInputs } = await import('../train/detectorRun.js');
+    await setupBackend({ backend: flags.backend, log: (l) => process.stderr.write(l + '\n') });
+    const r = await runValidationInputs(flags.run, flags.data !== undefined ? { dataRoot: flags.data } : {});
     process.stderr.write(
-      `${runDir}: checkpoint of iteration ${r.iteration}, ${r.gt.images.length} validation images\n`,
+      `${flags.run}: checkpoint of iteration ${r.iteration}, ${r.gt.images.length} validation images\n`,
     );
     return { gt: r.gt, dets: r.dets };
   }
-  const gtPath = stringFlag(args, 'gt');
-  const dtPath = stringFlag(args, 'dt');
-  if (gtPath === undefined || dtPath === undefined) {
-    throw new Error(
-      'eval: expected --gt GT.json and --dt DETECTIONS.json, or --run RUN_DIR (see ghmdet eval --help)',
-    );
-  }
-  const gt = (await readJson(gtPath, 'ground-truth')) as CocoGroundTruth;
-  const dets = (await readJson(dtPath, 'detections')) as CocoDetection[];
+  const gt = (await readJson(flags.gt!, 'ground-truth')) as CocoGroundTruth;
+  const dets = (await readJson(flags.dt!, 'detections')) as CocoDetection[];
   return { gt, dets };
 }
 
@@ -90,17 +105,19 @@ export function resultJson(result: CocoEvalResult): {
   return { stats: result.stats, per_category: perCategory };
 }
 
-function report(result: CocoEvalResult, json: boolean): void {
+async function report(result: CocoEvalResult, json: boolean): Promise<void> {
+  const { formatSummary } = await import('../eval/cocoSummary.js');
   console.log(json ? JSON.stringify(resultJson(result)) : formatSummary(result.stats));
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs('eval', argv, spec);
-  if (args.flags['help']) {
-    console.log(helpText('eval', summary, spec));
-    return 0;
+async function evaluate(flags: EvalFlags): Promise<number> {
+  if (flags.run === undefined && (flags.gt === undefined || flags.dt === undefined)) {
+    throw new UsageError('give --gt FILE and --dt FILE, or --run DIR');
   }
-  const { gt, dets } = await loadInputs(args);
-  report(evaluateCoco(gt, dets), args.flags['json'] === true);
-  return 0;
+  if (flags.run === undefined && flags.data !== undefined)
+    throw new UsageError('--data DIR goes with --run DIR');
+  const { evaluateCoco } = await import('../eval/cocoEval.js');
+  const { gt, dets } = await loadInputs(flags);
+  await report(evaluateCoco(gt, dets), flags.json === true);
+  return EXIT.ok;
 }

@@ -1,34 +1,64 @@
 /**
- * `ghmdet predict --run RUN_DIR --images DIR|FILES --out results.json [--draw OUT_DIR] [--score-thr S]`:
- * detects objects with a run's checkpoint and writes them in the COCO result format (boxes xywh in each
- * image's pixels). `image_id` is the file name's number when it is one (`000012.png` -> 12, as the shapes and
- * COCO files are named), otherwise the file's position in the sorted list, from 1.
- * With `--draw`, a PNG per image with boxes, labels and scores drawn.
+ * `ghmdet predict --run DIR --images DIR|FILE... [--out FILE] [--draw DIR] [--score-thr SCORE]`: detects objects
+ * with a run's checkpoint and writes them in the COCO result format (boxes xywh in each image's pixels).
+ * `image_id` is the file name's number when it is one (`000012.png` -> 12, as the shapes and COCO files are
+ * named), otherwise the file's position in the sorted list, from 1. With `--draw`, a PNG per image with boxes,
+ * labels and scores drawn.
  */
-import { readdir, stat, writeFile } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { decodeImageFile } from '../data/image.js';
-import { setupBackend } from '../engine/backend.js';
 import type { CocoDetection } from '../eval/cocoTypes.js';
-import { loadRun } from '../train/detectorRun.js';
-import { drawDetections } from '../train/drawDetections.js';
-import { helpText, parseArgs, stringFlag, type FlagSpec } from './args.js';
+import {
+  EXIT,
+  Option,
+  action,
+  backendOption,
+  newCommand,
+  required,
+  numberIn,
+  runCommand,
+  type Command,
+} from './command.js';
 
-export const summary =
-  "detect objects in images with a run's checkpoint (COCO results JSON, optional drawings)";
+interface PredictFlags {
+  run: string;
+  images: string[];
+  out: string;
+  draw?: string;
+  scoreThr: number;
+  backend?: string;
+}
 
-const spec: Record<string, FlagSpec> = {
-  run: { type: 'string', description: 'run folder written by ghmdet train' },
-  images: { type: 'list', description: 'an image folder or image files (repeat the flag, or list after --)' },
-  out: { type: 'string', description: 'results file (COCO result format), default results.json' },
-  draw: { type: 'string', description: 'folder for PNGs with the detections drawn' },
-  'score-thr': {
-    type: 'string',
-    description: 'drop detections below this score in the output (default 0.05)',
-  },
-  backend: { type: 'string', description: 'tensorflow | wasm | cpu (default: auto)' },
-  help: { type: 'boolean', description: 'show this help' },
-};
+export function command(): Command {
+  const cmd = newCommand('predict', {
+    summary: "detect objects in images with a run's checkpoint (COCO results JSON, optional drawings)",
+    usage: '--run DIR --images DIR|FILE... [options]',
+    details:
+      "image_id is the file name's number when it is one (000012.png -> 12), otherwise the file's position in " +
+      'the sorted list, from 1.',
+    positionalFlag: '--images',
+  })
+    .addOption(required(new Option('--run <DIR>', 'run folder written by ghmdet train')))
+    .addOption(
+      required(
+        new Option(
+          '--images <DIR|FILE...>',
+          'image folders or files (several after one flag, or the flag repeated)',
+        ),
+      ),
+    )
+    .addOption(new Option('--out <FILE>', 'results file (COCO result format)').default('results.json'))
+    .addOption(new Option('--draw <DIR>', 'folder for PNGs with the detections drawn'))
+    .addOption(
+      new Option('--score-thr <SCORE>', 'drop detections below this score in the output')
+        .argParser(numberIn(0, 1))
+        .default(0.05),
+    )
+    .addOption(backendOption());
+  return action<PredictFlags>(cmd, predict);
+}
+
+export const run = (argv: readonly string[]): Promise<number> => runCommand(command(), argv);
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff']);
 
@@ -40,7 +70,7 @@ export async function listImages(inputs: readonly string[]): Promise<string[]> {
     try {
       s = await stat(p);
     } catch {
-      throw new Error(`predict: --images ${p} does not exist`);
+      throw new Error(`--images ${p} does not exist`);
     }
     if (s.isDirectory()) {
       const names = (await readdir(p)).filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase())).sort();
@@ -56,25 +86,17 @@ export function imageIdOf(path: string, fallback: number): number {
   return /^\d+$/.test(stem) ? Number(stem) : fallback;
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs('predict', argv, spec);
-  if (args.flags['help']) {
-    console.log(helpText('predict', summary, spec));
-    return 0;
-  }
-  const runDir = stringFlag(args, 'run');
-  if (runDir === undefined) throw new Error('predict: --run RUN_DIR is required');
-  const inputs = [...((args.flags['images'] as string[] | undefined) ?? []), ...args.positionals];
-  if (inputs.length === 0) throw new Error('predict: --images DIR|FILES is required');
-  const outFile = stringFlag(args, 'out') ?? 'results.json';
-  const drawDir = stringFlag(args, 'draw');
-  const scoreThr = Number(stringFlag(args, 'score-thr') ?? '0.05');
-  if (!(scoreThr >= 0 && scoreThr <= 1))
-    throw new Error(`predict: --score-thr expects a number in [0, 1], got ${stringFlag(args, 'score-thr')}`);
+async function predict(flags: PredictFlags): Promise<number> {
+  const { writeFile } = await import('node:fs/promises');
+  const { decodeImageFile } = await import('../data/image.js');
+  const { setupBackend } = await import('../engine/backend.js');
+  const { loadRun } = await import('../train/detectorRun.js');
+  const { drawDetections } = await import('../train/drawDetections.js');
 
-  await setupBackend({ backend: stringFlag(args, 'backend'), log: (l) => process.stderr.write(l + '\n') });
-  const files = await listImages(inputs);
-  if (files.length === 0) throw new Error(`predict: no image files in ${inputs.join(', ')}`);
+  const { run: runDir, out: outFile, draw: drawDir, scoreThr } = flags;
+  const files = await listImages(flags.images);
+  if (files.length === 0) throw new Error(`no image files in ${flags.images.join(', ')}`);
+  await setupBackend({ backend: flags.backend, log: (l) => process.stderr.write(l + '\n') });
   const { model, categories, iteration } = await loadRun(runDir);
   try {
     process.stderr.write(`loaded ${runDir} (iteration ${iteration}); detecting in ${files.length} images\n`);
@@ -83,7 +105,7 @@ export async function run(argv: string[]): Promise<number> {
     for (let i = 0; i < files.length; i++) {
       const file = files[i]!;
       const imageId = imageIdOf(file, i + 1);
-      if (ids.has(imageId)) throw new Error(`predict: two images map to image_id ${imageId} (${file})`);
+      if (ids.has(imageId)) throw new Error(`two images map to image_id ${imageId} (${file})`);
       ids.add(imageId);
       const img = await decodeImageFile(file, file);
       const dets = model
@@ -111,7 +133,7 @@ export async function run(argv: string[]): Promise<number> {
         (drawDir !== undefined ? `, drawings in ${drawDir}` : '') +
         '\n',
     );
-    return 0;
+    return EXIT.ok;
   } finally {
     model.dispose();
   }

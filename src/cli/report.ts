@@ -1,44 +1,39 @@
 /**
- * `ghmdet report RUN_DIR... --out report.html [--svg-dir DIR]`: one self-contained HTML report (inline SVG
- * figures and CSS) of one or more run folders (layout in src/analysis/runFiles.ts); with `--svg-dir`, every
+ * `ghmdet report RUN_DIR... [--out FILE] [--title TEXT] [--svg-dir DIR]`: one self-contained HTML report (inline
+ * SVG figures and CSS) of one or more run folders (layout in src/analysis/runFiles.ts); with `--svg-dir`, every
  * figure also as its own SVG file.
  */
-import { writeReport } from '../analysis/report.js';
-import { parseArgs, stringFlag, helpText, type FlagSpec } from './args.js';
+import { EXIT, Option, action, newCommand, runCommand, type Command } from './command.js';
 
-export const summary = 'write an HTML report (config, final COCO stats, figures) of run folders';
+interface ReportFlags {
+  out: string;
+  title?: string;
+  svgDir?: string;
+}
 
-const spec: Record<string, FlagSpec> = {
-  out: { type: 'string', description: 'output HTML file (default: report.html)' },
-  title: { type: 'string', description: 'page title (default: from the run names)' },
-  'svg-dir': { type: 'string', description: 'also write every figure as an SVG file into this folder' },
-  help: { type: 'boolean', description: 'show this help' },
-};
+export function command(): Command {
+  const cmd = newCommand('report', {
+    summary: 'write an HTML report (config, final COCO stats, figures) of run folders',
+    usage: 'RUN_DIR... [options]',
+  })
+    .argument('<RUN_DIR...>', 'run folders written by ghmdet train (or experiment)')
+    .addOption(new Option('--out <FILE>', 'output HTML file').default('report.html'))
+    .addOption(new Option('--title <TEXT>', 'page title (default: from the run names)'))
+    .addOption(new Option('--svg-dir <DIR>', 'also write every figure as an SVG file into this folder'));
+  return action<ReportFlags>(cmd, report);
+}
 
-export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs('report', argv, spec);
-  if (args.flags['help']) {
-    console.log(
-      `${helpText('report', summary, spec)}\n\nusage: ghmdet report RUN_DIR... [--out report.html]`,
-    );
-    return 0;
-  }
-  if (args.positionals.length === 0) {
-    console.error(
-      'report: expected at least one run folder, got none; usage: ghmdet report RUN_DIR... --out FILE',
-    );
-    return 2;
-  }
-  const out = stringFlag(args, 'out') ?? 'report.html';
-  const title = stringFlag(args, 'title');
-  const svgDir = stringFlag(args, 'svg-dir');
-  const html = await writeReport(args.positionals, out, {
-    ...(title === undefined ? {} : { title }),
-    ...(svgDir === undefined ? {} : { svgDir }),
+export const run = (argv: readonly string[]): Promise<number> => runCommand(command(), argv);
+
+async function report(flags: ReportFlags, runDirs: string[]): Promise<number> {
+  const { writeReport } = await import('../analysis/report.js');
+  const html = await writeReport(runDirs, flags.out, {
+    ...(flags.title === undefined ? {} : { title: flags.title }),
+    ...(flags.svgDir === undefined ? {} : { svgDir: flags.svgDir }),
   });
   const figures = html.split('<figure').length - 1;
   console.log(
-    `report: wrote ${out} (${args.positionals.length} run(s), ${figures} figures, ${html.length} bytes)`,
+    `report: wrote ${flags.out} (${runDirs.length} run(s), ${figures} figures, ${html.length} bytes)`,
   );
-  return 0;
+  return EXIT.ok;
 }

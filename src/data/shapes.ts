@@ -20,7 +20,7 @@
  * Determinism: every image draws from its own `Random` seeded by (seed, split, index), the noise from one
  * seeded by (seed, 'noise'); the same options give the same PNG bytes and JSON.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Random } from '../utils/random.js';
 import { coverage, makeCanvas, paint, toBytes, type Coverage } from './raster.js';
@@ -377,6 +377,64 @@ async function removeShapesFiles(dir: string): Promise<void> {
   await rm(join(dir, SHAPES_MARKER_FILE), { force: true });
   for (const sub of ['train', 'val', 'annotations'])
     await rm(join(dir, sub), { recursive: true, force: true });
+}
+
+/**
+ * What `dir` holds, compared with the dataset `options` make: `absent` (no marker and none of train/, val/,
+ * annotations/), `same` (the marker of this generator version with these parameters), `different` (a marker
+ * with other parameters or another generator version; `differences` names them, e.g. `size: 64 there, 128
+ * here`) or `unmarked` (some of those folders but no marker: an interrupted generation, or another dataset).
+ * Reads only.
+ */
+export type ShapesFolderState =
+  | { kind: 'absent' }
+  | { kind: 'same' }
+  | { kind: 'different'; differences: string[] }
+  | { kind: 'unmarked'; entries: string[] };
+
+export async function inspectShapesFolder(
+  dir: string,
+  options: ShapesOptions = {},
+): Promise<ShapesFolderState> {
+  const o = resolveShapesOptions(options);
+  let text: string | undefined;
+  try {
+    text = await readFile(join(dir, SHAPES_MARKER_FILE), 'utf8');
+  } catch {
+    text = undefined;
+  }
+  if (text === undefined) {
+    const entries: string[] = [];
+    for (const sub of ['train', 'val', 'annotations']) {
+      try {
+        await access(join(dir, sub));
+        entries.push(`${sub}/`);
+      } catch {
+        // absent
+      }
+    }
+    return entries.length === 0 ? { kind: 'absent' } : { kind: 'unmarked', entries };
+  }
+  if (text === marker(o)) return { kind: 'same' };
+  let there: { generator_version?: unknown; parameters?: Record<string, unknown> } = {};
+  try {
+    there = JSON.parse(text) as typeof there;
+  } catch {
+    return { kind: 'different', differences: [`${SHAPES_MARKER_FILE} is not valid JSON`] };
+  }
+  const differences: string[] = [];
+  const show = (v: unknown) => JSON.stringify(v) ?? 'absent';
+  if (there.generator_version !== SHAPES_GENERATOR_VERSION)
+    differences.push(
+      `generator version: ${show(there.generator_version)} there, ${SHAPES_GENERATOR_VERSION} here`,
+    );
+  const params = there.parameters ?? {};
+  for (const key of new Set([...Object.keys(o), ...Object.keys(params)])) {
+    const mine = show((o as Record<string, unknown>)[key]);
+    const theirs = show(params[key]);
+    if (mine !== theirs) differences.push(`${key}: ${theirs} there, ${mine} here`);
+  }
+  return differences.length === 0 ? { kind: 'same' } : { kind: 'different', differences };
 }
 
 /**

@@ -15,10 +15,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { registerTrainingKernels } from './kernels/index.js';
+import { resolveBackendName } from './backendNames.js';
 
+export { KNOWN_BACKENDS, type BackendName } from './backendNames.js';
 export const BACKEND_ENV_VAR = 'GHMDET_BACKEND';
-export const KNOWN_BACKENDS = ['tensorflow', 'wasm', 'cpu', 'webgl', 'webgpu'] as const;
-export type BackendName = (typeof KNOWN_BACKENDS)[number];
 
 export interface BackendOptions {
   /** Backend to use; overrides the environment variable and the automatic order. */
@@ -74,18 +74,6 @@ async function trySetBackend(name: string): Promise<boolean> {
   }
 }
 
-function validateName(name: string, where: string): string {
-  const n = name.trim().toLowerCase();
-  const aliases: Record<string, string> = { node: 'tensorflow', 'tfjs-node': 'tensorflow' };
-  const resolved = aliases[n] ?? n;
-  if (!(KNOWN_BACKENDS as readonly string[]).includes(resolved)) {
-    throw new Error(
-      `${where}: unknown backend ${JSON.stringify(name)}; expected one of ${KNOWN_BACKENDS.join(', ')}`,
-    );
-  }
-  return resolved;
-}
-
 let current: BackendInfo | null = null;
 
 /**
@@ -97,10 +85,10 @@ export async function setupBackend(options: BackendOptions = {}): Promise<Backen
   let requested: string | undefined;
   let source: BackendInfo['source'] = 'auto';
   if (options.backend !== undefined && options.backend !== '') {
-    requested = validateName(options.backend, 'backend option');
+    requested = resolveBackendName(options.backend, 'backend option');
     source = 'option';
   } else if (envValue !== undefined && envValue !== '') {
-    requested = validateName(envValue, `environment variable ${BACKEND_ENV_VAR}`);
+    requested = resolveBackendName(envValue, `environment variable ${BACKEND_ENV_VAR}`);
     source = 'env';
   }
   if (current !== null && (requested === undefined || requested === current.name)) {

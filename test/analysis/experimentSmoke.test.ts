@@ -93,7 +93,7 @@ test('experiment: smoke runs train, resume by skipping finished runs, and tabula
   const log = console.log;
   console.log = (l: string) => lines.push(l);
   try {
-    assert.equal(await analyzeCommand(['--run', runDir, '--images', '2', '--batch-size', '2']), 0);
+    assert.equal(await analyzeCommand(['--run', runDir, '--num-images', '2', '--batch-size', '2']), 0);
     assert.equal(
       await reportCommand([runDir, join(out, 'fl-nowarmup-seed0'), '--out', join(dir, 'r.html')]),
       0,

@@ -96,7 +96,11 @@ test('report: one run and a set of runs give self-contained pages with one <svg 
     assert.equal(new Set(ids).size, ids.length);
     for (const m of two.matchAll(/url\(#([^)]+)\)/g))
       assert.ok(ids.includes(m[1]!), `dangling url(#${m[1]})`);
-    assert.equal(await reportCommand([]), 2);
+    await assert.rejects(reportCommand([]), {
+      name: 'UsageError',
+      exitCode: 2,
+      message: /missing required argument 'RUN_DIR'/,
+    });
     await assert.rejects(writeReport([join(dir, 'missing')], out), /missing: not a run folder/);
   } finally {
     await fs.rm(dir, { recursive: true, force: true });

@@ -50,7 +50,11 @@ test('ghmdet eval: summary table and --json on a reference vector', async () => 
     }
     assert.ok(Object.values(parsed.per_category).includes(-1), 'the category without GT reports -1');
 
-    await assert.rejects(captured(['--gt', gt]), /expected --gt GT\.json and --dt DETECTIONS\.json/);
+    await assert.rejects(captured(['--gt', gt]), {
+      name: 'UsageError',
+      message: /give --gt FILE and --dt FILE, or --run DIR/,
+    });
+    await assert.rejects(captured(['--gt', gt, '--dt', dt, '--data', dir]), /--data DIR goes with --run DIR/);
     await assert.rejects(
       captured(['--gt', gt, '--dt', join(dir, 'missing.json')]),
       /cannot read detections file/,

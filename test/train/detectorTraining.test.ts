@@ -175,3 +175,38 @@ test('ghmdet train writes a run folder; ghmdet predict detects with it and draws
   const evalJson = JSON.parse(await readFile(join(runDir, 'eval.json'), 'utf8')) as { stats: number[] };
   assert.deepEqual((JSON.parse(printed.join('')) as { stats: number[] }).stats, evalJson.stats);
 });
+
+test('ghmdet train: Ctrl-C finishes the step, saves a checkpoint and exits 130; --resume completes the run', async () => {
+  const configFile = join(dir, 'tiny-interrupt.json');
+  await writeFile(configFile, JSON.stringify({ ...TINY, data: { ...TINY.data, root: join(dir, 'shapes') } }));
+  const runDir = join(dir, 'interrupted');
+  const listeners = process.listenerCount('SIGINT');
+  const origLog = console.log;
+  const origErr = process.stderr.write.bind(process.stderr);
+  const err: string[] = [];
+  let sent = false;
+  console.log = () => {};
+  // Ctrl-C as soon as the command listens for it (before the first step): the step runs, then the run stops.
+  process.stderr.write = ((chunk: string) => {
+    err.push(String(chunk));
+    if (!sent && process.listenerCount('SIGINT') > listeners) {
+      sent = true;
+      process.emit('SIGINT');
+    }
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    assert.equal(await trainCommand(['--config', configFile, '--out', runDir]), 130);
+    assert.equal(process.listenerCount('SIGINT'), listeners, 'the handler is removed');
+    assert.match(err.join(''), /interrupt: finishing this step and saving a checkpoint/);
+    assert.match(err.join(''), /trained 1 iterations .* \(interrupted; continue with --resume\)/);
+    assert.equal((await loadCheckpoint(runDir))!.iteration, 1);
+    assert.ok(!(await readdir(runDir)).includes('eval.json'), 'no final evaluation of an interrupted run');
+    assert.equal(await trainCommand(['--resume', '--out', runDir]), 0);
+  } finally {
+    console.log = origLog;
+    process.stderr.write = origErr;
+  }
+  assert.equal((await loadCheckpoint(runDir))!.iteration, 4);
+  assert.ok((await readdir(runDir)).includes('eval.json'));
+});
