@@ -37,13 +37,18 @@ export interface ImageMeta {
 /**
  * `[height, width]` after the resize: mmdetection's keep ratio within (long edge, short edge) = `img_scale`, or
  * stretch; with `type: 'torchvision'`, torchvision's `scale = min(min_size / short side, max_size / long side)`
- * computed in float32 (`img_scale` = [max_size, min_size]) and each side `floor(side * scale)`.
+ * (`img_scale` = [max_size, min_size]) in float32 as PyTorch evaluates `float / tensor`, i.e.
+ * `reciprocal(side) * size` (480 rows at min_size 800: 1.6666667461, not 1.6666666269), and each side
+ * `floor(side * scale)`.
  */
 export function resizedSize(height: number, width: number, cfg: PreprocessConfig): [number, number] {
   const [longEdge, shortEdge] = cfg.img_scale;
   if (cfg.type === 'torchvision') {
     const f = Math.fround;
-    const scale = Math.min(f(shortEdge / Math.min(height, width)), f(longEdge / Math.max(height, width)));
+    const scale = Math.min(
+      f(f(1 / Math.min(height, width)) * shortEdge),
+      f(f(1 / Math.max(height, width)) * longEdge),
+    );
     return [Math.floor(height * scale), Math.floor(width * scale)];
   }
   if (!cfg.keep_ratio) return [shortEdge, longEdge];

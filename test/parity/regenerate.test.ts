@@ -11,6 +11,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseRetinaNetConfig } from '../../src/detector/config.js';
+import { resizedSize } from '../../src/detector/imageInput.js';
 import { importTorchCheckpoint, type TorchArch } from '../../src/interop/torchImport.js';
 import {
   DETECTOR_ARCHS,
@@ -164,4 +166,26 @@ test('import: clear errors before Python runs and when the interpreter is missin
     }),
     /no-such-python-interpreter could not be started .*Python 3, torch and numpy/,
   );
+});
+
+test("torchvision's resize rule: resizedSize agrees with GeneralizedRCNNTransform on 120 image sizes", async (t) => {
+  const python = requireTorch(t);
+  if (python === null) return;
+  const script = [
+    'import json, random, torch',
+    'from torchvision.models.detection.transform import _resize_image_and_masks',
+    'random.seed(7)',
+    'sizes = [(480, 640), (800, 1333), (1333, 800)] + [(random.randint(16, 1600), random.randint(16, 1600)) for _ in range(117)]',
+    'out = [list(_resize_image_and_masks(torch.zeros(1, h, w), 800.0, 1333.0)[0].shape[-2:]) for h, w in sizes]',
+    'print(json.dumps({"sizes": sizes, "resized": out}))',
+  ].join('\n');
+  const r = spawnSync(python, ['-c', script], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const { sizes, resized } = JSON.parse(r.stdout) as { sizes: number[][]; resized: number[][] };
+  const cfg = parseRetinaNetConfig({
+    preprocess: { type: 'torchvision', img_scale: [1333, 800], keep_ratio: true },
+  }).preprocess;
+  sizes.forEach(([h, w], i) => assert.deepEqual(resizedSize(h!, w!, cfg), resized[i], `${h}x${w}`));
+  // The float32 quirk: 480 rows scale by 1.6666667461 and keep 800 (1.6666666269 would give 799).
+  assert.deepEqual(resized[0], [800, 1066]);
 });
