@@ -340,13 +340,14 @@ export function backboneStagesError(b: Pick<BackboneConfig, 'widths' | 'blocks'>
 
 /**
  * Validates a (partial) config merged over `base` (default {@link SHAPES_CONFIG}); arrays and loss configs
- * replace the base's rather than merging. Throws with every invalid path listed.
+ * replace the base's rather than merging, and a new `numClasses` without `classNames` drops the base's names.
+ * Throws with every invalid path listed.
  */
 export function parseRetinaNetConfig(
   input: unknown = {},
   base: RetinaNetConfig = SHAPES_CONFIG,
 ): RetinaNetConfig {
-  const merged = deepMerge(base, input);
+  const merged = deepMerge(baseFor(input, base), input);
   const r = retinaNetConfigSchema.safeParse(merged);
   if (!r.success) {
     const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
@@ -420,6 +421,15 @@ export function parseRetinaNetConfig(
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The base's class names do not carry over to a config that changes `numClasses` without naming its own. */
+function baseFor(input: unknown, base: RetinaNetConfig): RetinaNetConfig {
+  if (!isPlainObject(input) || base.classNames === undefined || input['classNames'] !== undefined)
+    return base;
+  if (input['numClasses'] === undefined || input['numClasses'] === base.numClasses) return base;
+  const { classNames: _dropped, ...rest } = base;
+  return rest;
 }
 
 function anchorType(v: unknown): unknown {
