@@ -2,7 +2,7 @@
  * Times the COCO bbox evaluator on a COCO-val sized problem generated from a seed: 5000 images, ~36k GT boxes
  * of mixed sizes (some crowd), 80 categories, 100 detections per image (jittered GT plus false positives,
  * scores rounded to 1e-3 so ties occur). pycocotools 2.0.11 takes ~95 s for evaluate() + accumulate() on such a
- * problem on the project's 2-core machine kind (see ../shared/vectors/README.md).
+ * problem on the project's 2-core machine kind (see test/fixtures/README.md).
  *
  *   npm run bench:eval                        time evaluateCoco (validation + evaluate + accumulate + summarize)
  *   npm run bench:eval -- --reference         also time the direct port of COCOeval and check identical numbers

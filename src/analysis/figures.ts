@@ -11,13 +11,16 @@
  *  - `lossCurvesFigure`, `validationFigure`: loss terms and evaluation metrics over iterations from log.jsonl;
  *  - `runComparisonFigure`: one metric of several runs over iterations.
  *
+ * Evaluation metrics that COCO reports as absent (-1, nothing to measure: APl without large objects) are never
+ * plotted: a metric absent at every evaluation has no line, and one absent at some evaluations has a gap there.
+ *
  * Each builder takes the family (`classification` or `regression`) where both apply; the regression figures are
  * the same three plots over g_r with smooth L1 / ASL1 / GHM-R. Rendering to SVG is in renderSvg.ts.
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { GradientStats, GhmRegions, NormHistogram } from './gradientStats.js';
 import { focalGradientNorm, ghmWeightAt, smoothL1NormFromAsl1 } from './normCurves.js';
-import type { RunFolder, RunLogData } from './runFiles.js';
+import { isAbsentMetric, type EvalLogEntry, type RunFolder, type RunLogData } from './runFiles.js';
 
 /** A figure: a stable id (file-name safe), a title, a one-sentence caption and its Vega-Lite spec. */
 export interface Figure {
@@ -29,9 +32,12 @@ export interface Figure {
 
 export type GradientFamily = 'classification' | 'regression';
 
-/** Plot size in pixels (of the data rectangle). */
-export const FIGURE_WIDTH = 440;
-export const FIGURE_HEIGHT = 260;
+/**
+ * Figure size in pixels, axes, titles and legend included (Vega-Lite `autosize: fit`): every figure has the same
+ * outer size, so figures side by side in the report share one scale and line up.
+ */
+export const FIGURE_WIDTH = 620;
+export const FIGURE_HEIGHT = 360;
 
 /** Shared look: readable fonts, left-aligned titles, no frame. */
 const CONFIG = {
@@ -69,6 +75,7 @@ function base(title: string, subtitle: string | undefined, rows: Row[]): Record<
     title: subtitle ? { text: title, subtitle } : title,
     width: FIGURE_WIDTH,
     height: FIGURE_HEIGHT,
+    autosize: { type: 'fit', contains: 'padding' },
     config: CONFIG,
     data: { values: rows },
   };
@@ -188,6 +195,9 @@ export function gradientDistributionFigure(
   };
 }
 
+/** Lower end of the re-weighted norm figure's log y axis (focal loss's norm falls below it as g -> 0). */
+const REWEIGHTED_NORM_MIN = 1e-4;
+
 /**
  * Re-weighted per-example gradient norm against the original norm, on a 400-point grid of g. The GHM curve is
  * drawn only where the batch had examples in the unit region (beta is undefined elsewhere); its gaps split the
@@ -220,7 +230,8 @@ export function reweightedNormFigure(
     ...base(
       'Re-weighted gradient norm',
       `${iterationText(stats)}; ${v.names.ghm} with the batch's own density (${v.regions.bins} unit regions)`,
-      rows.filter((r) => (r['norm'] as number) > 0),
+      // inside the y domain only: points beyond it would widen the layout (and push the title off the figure)
+      rows.filter((r) => (r['norm'] as number) >= REWEIGHTED_NORM_MIN),
     ),
     mark: { type: 'line', clip: true },
     encoding: {
@@ -228,8 +239,12 @@ export function reweightedNormFigure(
       y: {
         field: 'norm',
         type: 'quantitative',
-        title: 'gradient norm after re-weighting',
-        scale: { type: 'log', domain: [1e-4, 2 * Math.max(5, ...v.regions.weights)], nice: true },
+        title: 're-weighted gradient norm',
+        scale: {
+          type: 'log',
+          domain: [REWEIGHTED_NORM_MIN, 2 * Math.max(5, ...v.regions.weights)],
+          nice: true,
+        },
       },
       color: { field: 'loss', type: 'nominal', title: 'loss', scale: lossColour(names) },
       detail: { field: 'segment', type: 'nominal' },
@@ -370,20 +385,46 @@ export function lossCurvesFigure(log: RunLogData, runName?: string): Figure {
   };
 }
 
-/** Names of the metrics plotted by `validationFigure`: the mAP family when present, else every metric. */
+/**
+ * Names of the metrics plotted by `validationFigure`: the mAP family when present, else every metric; a metric
+ * absent (-1) at every evaluation is left out.
+ */
 export function validationMetricNames(log: RunLogData): string[] {
-  const all = [...new Set(log.val.flatMap((e) => Object.keys(e.metrics)))];
+  const present = new Set(
+    log.val.flatMap((e) => Object.keys(e.metrics).filter((k) => !isAbsentMetric(e.metrics[k]!))),
+  );
+  const all = [...new Set(log.val.flatMap((e) => Object.keys(e.metrics)))].filter((k) => present.has(k));
   const ap = all.filter((k) => /mAP|^AP/i.test(k));
   return ap.length > 0 ? ap : all;
 }
 
-/** Evaluation metrics of the `val` records over iterations. */
-export function validationFigure(log: RunLogData, runName?: string): Figure {
-  const names = new Set(validationMetricNames(log));
+/**
+ * The points of one metric over the evaluation records, absent ones (-1, or not logged) left out. Each run of
+ * consecutive present points gets its own `segment` label (`<series>#<k>`), and the line figures draw one path
+ * per segment, so an absent evaluation is a gap in the line, never a value.
+ */
+function metricPoints(records: EvalLogEntry[], metric: string, series: string): Row[] {
   const rows: Row[] = [];
-  for (const e of log.val)
-    for (const [metric, value] of Object.entries(e.metrics))
-      if (names.has(metric)) rows.push({ iter: e.iter, value, metric });
+  let segment = 0;
+  let inGap = true;
+  for (const e of records) {
+    const value = e.metrics[metric];
+    if (value === undefined || isAbsentMetric(value)) {
+      inGap = true;
+      continue;
+    }
+    if (inGap) segment++;
+    inGap = false;
+    rows.push({ iter: e.iter, value, segment: `${series}#${segment}` });
+  }
+  return rows;
+}
+
+/** Evaluation metrics of the `val` records over iterations (absent values left out, see {@link metricPoints}). */
+export function validationFigure(log: RunLogData, runName?: string): Figure {
+  const rows: Row[] = validationMetricNames(log).flatMap((metric) =>
+    metricPoints(log.val, metric, metric).map((r) => ({ ...r, metric })),
+  );
   const spec = {
     ...base('Validation AP', runName, rows),
     mark: { type: 'line', point: true },
@@ -391,12 +432,14 @@ export function validationFigure(log: RunLogData, runName?: string): Figure {
       x: ITERATION_AXIS,
       y: { field: 'value', type: 'quantitative', title: 'value', scale: { zero: true } },
       color: { field: 'metric', type: 'nominal', title: 'metric' },
+      detail: { field: 'segment', type: 'nominal' },
     },
   };
   return {
     id: 'validation',
     title: 'Validation metrics',
-    caption: 'COCO-style metrics of the periodic evaluations.',
+    caption:
+      'COCO-style metrics of the periodic evaluations; a metric with nothing to measure (-1) is left out.',
     spec: asSpec(spec),
   };
 }
@@ -407,14 +450,13 @@ export function validationFigure(log: RunLogData, runName?: string): Figure {
  */
 export function runComparisonFigure(runs: RunFolder[], kind: 'loss' | 'val', name: string): Figure {
   const rows: Row[] = [];
-  for (const run of runs) {
+  for (const [i, run] of runs.entries()) {
     if (kind === 'loss') {
       for (const e of run.log.train)
-        if (e.losses[name] !== undefined) rows.push({ iter: e.iter, value: e.losses[name]!, run: run.name });
+        if (e.losses[name] !== undefined)
+          rows.push({ iter: e.iter, value: e.losses[name]!, run: run.name, segment: `${i}` });
     } else {
-      for (const e of run.log.val)
-        if (e.metrics[name] !== undefined)
-          rows.push({ iter: e.iter, value: e.metrics[name]!, run: run.name });
+      for (const r of metricPoints(run.log.val, name, `${i}`)) rows.push({ ...r, run: run.name });
     }
   }
   const positive = kind === 'loss' && rows.length > 0 && rows.every((r) => (r['value'] as number) > 0);
@@ -430,6 +472,7 @@ export function runComparisonFigure(runs: RunFolder[], kind: 'loss' | 'val', nam
         scale: positive ? { type: 'log' } : { zero: true },
       },
       color: { field: 'run', type: 'nominal', title: 'run' },
+      detail: { field: 'segment', type: 'nominal' },
     },
   };
   return {
@@ -441,22 +484,39 @@ export function runComparisonFigure(runs: RunFolder[], kind: 'loss' | 'val', nam
 }
 
 /**
- * The figures of one run: loss curves and validation metrics when logged; for the last statistics file the
- * distribution, re-weighted norm and cumulative contribution of each family present; and the distribution over
- * training when there are several statistics files.
+ * The paper's figures of one run's gradient statistics, for `family`: from the last statistics file the
+ * distribution, re-weighted norm and cumulative contribution, and the distribution over training when there are
+ * several files. None when the run has no statistics of that family.
  */
-export function runFigures(run: RunFolder): Figure[] {
+export function gradientFigures(run: RunFolder, family: GradientFamily): Figure[] {
+  const withFamily = run.gradStats.filter((s) => s[family] !== null);
+  const last = withFamily[withFamily.length - 1];
+  if (last === undefined) return [];
+  const figs = [
+    gradientDistributionFigure(last, family),
+    reweightedNormFigure(last, family),
+    cumulativeContributionFigure(last, family),
+  ];
+  if (withFamily.length > 1) figs.push(distributionOverTrainingFigure(withFamily, family));
+  return figs;
+}
+
+/** The curves of one run's log: loss terms, and the validation metrics when the log has evaluations. */
+export function curveFigures(run: RunFolder): Figure[] {
   const figs: Figure[] = [];
   if (run.log.train.length > 0) figs.push(lossCurvesFigure(run.log, run.name));
-  if (run.log.val.length > 0) figs.push(validationFigure(run.log, run.name));
-  const last = run.gradStats[run.gradStats.length - 1];
-  for (const family of ['classification', 'regression'] as const) {
-    if (last === undefined || last[family] === null) continue;
-    figs.push(gradientDistributionFigure(last, family));
-    figs.push(reweightedNormFigure(last, family));
-    figs.push(cumulativeContributionFigure(last, family));
-    const withFamily = run.gradStats.filter((s) => s[family] !== null);
-    if (withFamily.length > 1) figs.push(distributionOverTrainingFigure(withFamily, family));
-  }
+  if (validationMetricNames(run.log).length > 0) figs.push(validationFigure(run.log, run.name));
   return figs;
+}
+
+/**
+ * Every figure of one run in the report's order: the gradient figures of classification, then of regression
+ * ({@link gradientFigures}), then the curves ({@link curveFigures}).
+ */
+export function runFigures(run: RunFolder): Figure[] {
+  return [
+    ...gradientFigures(run, 'classification'),
+    ...gradientFigures(run, 'regression'),
+    ...curveFigures(run),
+  ];
 }

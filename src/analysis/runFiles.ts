@@ -14,6 +14,7 @@
  *     grad_stats_iter_000500.json        one GradientStats (gradientStats.ts) per sampled iteration; the
  *                                        iteration is zero-padded to 6 digits so names sort by iteration
  *                                        (`gradStatsFileName`); written atomically by `writeGradientStats`
+ *   drawn/*.png                          validation images with their detections drawn (`ghmdet demo`)
  * ```
  *
  * Loss terms are the numeric `train` fields whose name starts with `loss`; evaluation metrics are the numeric
@@ -29,6 +30,19 @@ export const RUN_CONFIG_FILE = 'config.json';
 export const RUN_LOG_FILE = 'log.jsonl';
 export const RUN_EVAL_FILE = 'eval.json';
 export const ANALYSIS_DIR = 'analysis';
+export const DRAWN_DIR = 'drawn';
+const DRAWN_IMAGE_PATTERN = /\.(png|jpe?g)$/i;
+
+/**
+ * The value COCO evaluation gives a metric with nothing to measure (pycocotools' -1: no ground truth in the
+ * slice, e.g. APl when no object is large). Such a value is absent, never a number to plot or average.
+ */
+export const ABSENT_METRIC = -1;
+
+/** Whether a metric value is {@link ABSENT_METRIC}. */
+export function isAbsentMetric(value: number): boolean {
+  return value === ABSENT_METRIC;
+}
 const GRAD_STATS_PATTERN = /^grad_stats_iter_(\d+)\.json$/;
 
 /** `grad_stats_iter_000500.json` for iteration 500 (zero-padded to 6 digits; longer numbers are kept whole). */
@@ -44,6 +58,8 @@ export interface TrainLogEntry {
   iter: number;
   lr: number | null;
   imagesPerSecond: number | null;
+  /** Seconds since the training session started (the trainer's `time`; it restarts at 0 on resume). */
+  time: number | null;
   /** Loss terms by name (`loss`, `loss_cls`, `loss_bbox`, ...). */
   losses: Record<string, number>;
 }
@@ -73,6 +89,8 @@ export interface RunFolder {
   gradStats: GradientStats[];
   /** `eval.json`: the final COCO stats by name, or null when absent. */
   finalEval: EvalLogEntry | null;
+  /** Paths of the images in `drawn/` (PNG or JPEG), sorted by name; empty when the folder is absent. */
+  drawn: string[];
 }
 
 /** Parses `eval.json` ({iter, stats, statsNames}); `source` names the file in errors. */
@@ -225,6 +243,7 @@ export function parseRunLog(text: string): RunLogData {
         iter,
         lr: finite(r['lr']) ? r['lr'] : null,
         imagesPerSecond: finite(r['images_per_s']) ? r['images_per_s'] : null,
+        time: finite(r['time']) ? r['time'] : null,
         losses,
       });
     }
@@ -237,6 +256,20 @@ async function readOptional(path: string): Promise<string | null> {
     return await fs.readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** The drawn images of a run folder, sorted by name (none when `drawn/` is absent). */
+async function readDrawnImages(runDir: string): Promise<string[]> {
+  try {
+    const names = await fs.readdir(join(runDir, DRAWN_DIR));
+    return names
+      .filter((n) => DRAWN_IMAGE_PATTERN.test(n))
+      .sort()
+      .map((n) => join(runDir, DRAWN_DIR, n));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
 }
@@ -270,6 +303,7 @@ export async function readRunFolder(runDir: string): Promise<RunFolder> {
       evalText === null
         ? null
         : parseFinalEval(parseJson(evalText, join(runDir, RUN_EVAL_FILE)), RUN_EVAL_FILE),
+    drawn: await readDrawnImages(runDir),
   };
 }
 

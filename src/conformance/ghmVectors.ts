@@ -1,6 +1,7 @@
 /**
- * Runs reference vector files of the `ghm-vectors/1` format (see `../shared/vectors/README.md`) against this
- * library: GHM-C, GHM-R and the companion losses (sigmoid focal, BCE with logits, smooth L1, ASL1).
+ * Runs reference vector files of the `ghm-vectors/1` format (described in the repository's
+ * `test/fixtures/README.md`, which also says where the files come from) against this library: GHM-C, GHM-R and
+ * the companion losses (sigmoid focal, BCE with logits, smooth L1, ASL1).
  *
  * For every call of a file, in order on one freshly built loss: the loss value, the gradient w.r.t. `pred`
  * (through `tf.valueAndGrad`), and for GHM losses `tot`, the bin counts, the number of non-empty bins, the EMA
@@ -9,8 +10,7 @@
  * `target_form`, never on its name; unknown kinds fail with a reason.
  */
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { GHMC } from '../losses/ghmC.js';
 import { GHMR } from '../losses/ghmR.js';
@@ -22,7 +22,6 @@ import type { ReduceOptions } from '../losses/reduce.js';
 import type { GHMStats } from '../losses/ghmC.js';
 
 export const VECTOR_FORMAT = 'ghm-vectors/1';
-export const SHARED_DIR_ENV_VAR = 'GHMDET_SHARED_DIR';
 
 /** Tolerances (README "Expectations"), against the float32 expectations. */
 export const TOLERANCES = {
@@ -130,19 +129,6 @@ export interface FileResult {
   passed: boolean;
   /** Reasons, e.g. `call 2: loss 0.51 vs 0.52 (rel 2e-2)`; empty when passed. */
   failures: string[];
-}
-
-/** The shared reference folder: `$GHMDET_SHARED_DIR`, else `../shared` next to the repository root. */
-export function sharedDir(): string {
-  const env = process.env[SHARED_DIR_ENV_VAR];
-  if (env !== undefined && env !== '') return resolve(env);
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('sharedDir: no package.json above the conformance module');
-    dir = up;
-  }
-  return resolve(dir, '..', 'shared');
 }
 
 /** The `*.json` files of a folder, sorted (not recursive). Throws when the folder does not exist. */

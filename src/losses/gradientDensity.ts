@@ -24,7 +24,7 @@
  * exactly on an edge.
  * Host side ({@link GradientDensity.weightTable}): the EMA and the weights of the `bins` entries, computed in JS
  * with `Math.fround` after every step to reproduce torch float32 arithmetic exactly (see
- * `../shared/vectors/README.md`, "Expectations").
+ * `test/fixtures/README.md`, "Expectations").
  */
 import * as tf from '@tensorflow/tfjs-core';
 

@@ -127,6 +127,7 @@ test('experiment results: per-run rows, mean ± std over seeds, markdown tables'
         .join('\n'),
     ),
     gradStats: [],
+    drawn: [],
     finalEval: {
       iter: 30,
       metrics: {

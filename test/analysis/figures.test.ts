@@ -93,7 +93,15 @@ test('figures: every figure renders to an SVG with its title, axis titles and li
   await setupBackend({ backend: 'cpu' });
   const s = smallStats(300);
   const log = parseRunLog(logText(60, [30, 60]));
-  const run: RunFolder = { dir: 'runs/a', name: 'a', config: null, log, gradStats: [s], finalEval: null };
+  const run: RunFolder = {
+    dir: 'runs/a',
+    name: 'a',
+    config: null,
+    log,
+    gradStats: [s],
+    finalEval: null,
+    drawn: [],
+  };
   const figs = [
     gradientDistributionFigure(s),
     reweightedNormFigure(s),
@@ -114,12 +122,64 @@ test('figures: every figure renders to an SVG with its title, axis titles and li
     const title = (f.spec as unknown as { title: string | { text: string } }).title;
     const text = typeof title === 'string' ? title : title.text;
     assert.ok(svg.includes(`>${text}<`), `${f.id}: title ${text} missing`);
+    // every figure has the same outer size, and its title lies inside it (an axis title longer than the plot
+    // once pushed the title above the top edge)
+    assert.match(svg, /^<svg [^>]*width="620" height="360"/);
+    const root = /transform="translate\(([-\d.]+),([-\d.]+)\)"/.exec(svg)!;
+    const titleAt = /role-title"><g transform="translate\(([-\d.]+),([-\d.]+)\)"/.exec(svg)!;
+    assert.ok(Number(root[2]) + Number(titleAt[2]) >= 0, `${f.id}: title above the figure`);
   }
   const distSvg = await renderSvg(figs[0]!.spec);
   assert.ok(distSvg.includes('>fraction of examples<'));
   assert.ok(distSvg.includes('gradient norm g = |p − p*|'));
   const lossRows = rows(figs[7]!);
   assert.deepEqual([...new Set(lossRows.map((r) => r['term']))].sort(), ['loss', 'loss_bbox', 'loss_cls']);
-  assert.deepEqual(validationMetricNames(log), ['bbox_mAP', 'bbox_mAP_50']);
+  // bbox_mAP_l is -1 (absent) at every evaluation of the fixture log: not a metric to plot
+  assert.deepEqual(validationMetricNames(log), ['bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_s']);
   assert.deepEqual([...new Set(rows(figs[9]!).map((r) => r['run']))], ['a', 'b']);
+});
+
+test('figures: a metric absent (-1) at every evaluation has no line, one absent at some is a gap', () => {
+  const log = parseRunLog(logText(60, [20, 40, 60]));
+  const run: RunFolder = {
+    dir: 'runs/a',
+    name: 'a',
+    config: null,
+    log,
+    gradStats: [],
+    finalEval: null,
+    drawn: [],
+  };
+  for (const fig of [
+    validationFigure(log, 'a'),
+    runComparisonFigure([run, { ...run, name: 'b' }], 'val', 'bbox_mAP_s'),
+  ]) {
+    const data = rows(fig);
+    assert.ok(data.length > 0);
+    assert.ok(
+      data.every((r) => r['value'] !== -1),
+      `${fig.id}: a -1 is plotted`,
+    );
+    assert.ok(
+      data.every((r) => r['metric'] !== 'bbox_mAP_l'),
+      `${fig.id}: bbox_mAP_l is plotted`,
+    );
+    // bbox_mAP_s: present at 20 and 60, absent at 40: two segments per line, so the path breaks at 40
+    const small = data.filter((r) => r['metric'] === 'bbox_mAP_s' || fig.id.startsWith('compare-'));
+    for (const series of new Set(small.map((r) => r['run'] ?? r['metric']))) {
+      const points = small.filter((r) => (r['run'] ?? r['metric']) === series);
+      assert.deepEqual(
+        points.map((r) => r['iter']),
+        [20, 60],
+      );
+      assert.equal(new Set(points.map((r) => r['segment'])).size, 2, `${fig.id} ${series}: no gap at 40`);
+    }
+    const encoding = (fig.spec as unknown as { encoding: Record<string, { field: string }> }).encoding;
+    assert.equal(encoding['detail']!.field, 'segment');
+  }
+  assert.deepEqual(
+    rows(runComparisonFigure([run], 'val', 'bbox_mAP_l')),
+    [],
+    'a metric absent at every evaluation has no points',
+  );
 });

@@ -5,6 +5,7 @@
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { computeGradientStats, type GradientStats } from '../../src/analysis/gradientStats.js';
 import { writeGradientStats } from '../../src/analysis/runFiles.js';
 
@@ -50,7 +51,11 @@ export function smallStats(iteration: number, shift = 0): GradientStats {
   );
 }
 
-/** A log.jsonl body: `train` records every 10 iterations up to `iters`, `val` records at `evalIters`. */
+/**
+ * A log.jsonl body: `train` records every 10 iterations up to `iters`, `val` records at `evalIters`. Like a
+ * shapes run, the evaluations hold metrics that COCO reports as absent (-1): `bbox_mAP_l` at every evaluation
+ * (no large objects) and `bbox_mAP_s` at every second one.
+ */
 export function logText(iters: number, evalIters: number[], apScale = 1): string {
   const lines: string[] = [];
   for (let it = 10; it <= iters; it += 10) {
@@ -78,6 +83,8 @@ export function logText(iters: number, evalIters: number[], apScale = 1): string
         epoch: 1,
         bbox_mAP: apScale * 0.1 * (i + 1),
         bbox_mAP_50: apScale * 0.2 * (i + 1),
+        bbox_mAP_s: i % 2 === 1 ? -1 : apScale * 0.05 * (i + 1),
+        bbox_mAP_l: -1,
       }),
     ),
   );
@@ -100,6 +107,8 @@ export async function writeRun(
     apScale?: number;
     /** Also write eval.json (COCO's 12 stats) at the last iteration. */
     finalEval?: boolean;
+    /** Also write this many small PNG images into drawn/. */
+    drawn?: number;
   } = {},
 ): Promise<string> {
   await fs.mkdir(dir, { recursive: true });
@@ -123,5 +132,14 @@ export async function writeRun(
   }
   for (const [k, it] of (opts.statsIters ?? [20, 100]).entries())
     await writeGradientStats(dir, smallStats(it, k));
+  if ((opts.drawn ?? 0) > 0) await fs.mkdir(join(dir, 'drawn'));
+  for (let i = 0; i < (opts.drawn ?? 0); i++) {
+    const png = await sharp({
+      create: { width: 16, height: 12, channels: 3, background: { r: 40 * i, g: 120, b: 200 } },
+    })
+      .png()
+      .toBuffer();
+    await fs.writeFile(join(dir, 'drawn', `${String(i + 1).padStart(6, '0')}.png`), png);
+  }
   return dir;
 }

@@ -4,12 +4,18 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { setupBackend } from '../../src/engine/backend.js';
 import { escapeHtml, flattenConfig, writeReport } from '../../src/analysis/report.js';
+import { runFigures } from '../../src/analysis/figures.js';
+import { readRunFolder } from '../../src/analysis/runFiles.js';
 import { run as reportCommand } from '../../src/cli/report.js';
 import { tempDir, writeRun } from './fixtures.js';
 
-/** Checks that the page fetches nothing: no scripts, stylesheets, fonts, images or remote references. */
+/**
+ * Checks that the page fetches nothing: no scripts, stylesheets, fonts or remote references; images only inline
+ * (`data:` URIs).
+ */
 function assertSelfContained(html: string): void {
-  assert.doesNotMatch(html, /<script|<link|<img|<iframe|@import|url\((?!#)/i); // url(#id): in-page reference
+  assert.doesNotMatch(html, /<script|<link|<iframe|@import|url\((?!#)/i); // url(#id): in-page reference
+  assert.doesNotMatch(html, /<img(?![^>]*\ssrc="data:image\/(png|jpeg);base64,)/i);
   assert.doesNotMatch(html, /(src|href)\s*=\s*["']?\s*(https?:)?\/\//i);
   assert.doesNotMatch(html, /(src|href)\s*=\s*["']https?:/i);
 }
@@ -53,7 +59,9 @@ test('report: one run and a set of runs give self-contained pages with one <svg 
     assert.match(one, /<td>loss_cls.type<\/td><td>GHMC<\/td>/);
     assert.match(one, /Final COCO evaluation \(iteration 60\)/);
     assert.match(one, /<td>AP@\[.50:.95\]\|all\|100<\/td><td>0.3125<\/td>/);
-    assert.match(one, /<td>AP@\[.50:.95\]\|small\|100<\/td><td>-1<\/td>/);
+    // -1 (absent) is named, not tabulated
+    assert.doesNotMatch(one, /<td>AP@\[.50:.95\]\|small\|100<\/td>/);
+    assert.match(one, /Left out, nothing to measure [^<]*: AP@\[.50:.95\]\|small\|100\./);
     // the head fit, one row per statistics file (iterations 20 and 60)
     assert.match(one, /<h3>Head fit on training images<\/h3>/);
     assert.match(one, /<tr><td>20<\/td><td>[\d.]+<\/td>(<td>-?[\d.]+<\/td>){4}<\/tr>/);
@@ -88,8 +96,16 @@ test('report: one run and a set of runs give self-contained pages with one <svg 
     assert.equal(svgs.filter((f) => f.startsWith('focal_b_-')).length, 2);
     for (const f of svgs)
       assert.match(await fs.readFile(join(dir, 'svg', f), 'utf8'), /^<svg[^>]*>[\s\S]*<\/svg>\s*$/);
-    assert.match(two, /<th>bbox_mAP<\/th>/);
-    assert.match(two, /<th>AP@\[.50:.95\]\|all\|100<\/th>/);
+    // the comparison speaks one vocabulary whether a run has eval.json (a) or only periodic evaluations (b)
+    assert.match(
+      two,
+      /<tr><td>ghmc<\/td><td>60<\/td><td>1:00<\/td><td>final, iteration 60<\/td><td>0.313<\/td><td>0.500<\/td><td>0.250<\/td><td>–<\/td>/,
+    );
+    assert.match(
+      two,
+      /<tr><td>focal&lt;b&gt;<\/td><td>60<\/td><td>1:00<\/td><td>periodic, iteration 60<\/td><td>0.050<\/td><td>0.100<\/td><td>–<\/td><td>0.025<\/td>/,
+    );
+    assert.doesNotMatch(two, /<th>(bbox_mAP|AP@)[^<]*<\/th>/);
     assert.match(two, /Last periodic evaluation \(iteration 60\)/);
     // ids inside the inline SVGs (clip paths, gradients) are unique in the page, and every url(#id) resolves
     const ids = [...two.matchAll(/ id="([^"]+)"/g)].map((m) => m[1]!);
@@ -117,6 +133,96 @@ test('report: a run folder with only its config gives a page without figures tha
     assert.match(html, /No evaluation results/);
     assert.match(html, /No log records or gradient statistics to plot/);
     assert.match(html, /<td>model.numClasses<\/td><td>4<\/td>/);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('report: a results page: headline with drawn images, paper figures, curves, evaluation, configuration last; no -1 plotted', async () => {
+  await setupBackend({ backend: 'cpu' });
+  const dir = await tempDir('report-order');
+  try {
+    const runDir = await writeRun(join(dir, 'shapes-ghm'), {
+      iters: 60,
+      evalIters: [20, 40, 60],
+      statsIters: [20, 60],
+      finalEval: true,
+      drawn: 6,
+    });
+    const html = await writeReport([runDir], join(dir, 'report.html'));
+    assertSelfContained(html);
+
+    // the sections, each once, in reading order
+    const markers = [
+      '<section class="headline">',
+      '<section class="gradient-figures">',
+      '<section class="curves">',
+      '<section class="evaluation">',
+      '<details class="configuration">',
+    ];
+    for (const m of markers) assert.equal(count(html, m), 1, m);
+    const at = markers.map((m) => html.indexOf(m));
+    assert.deepEqual(
+      [...at].sort((a, b) => a - b),
+      at,
+      'sections out of order',
+    );
+    const [headline, gradients, curves, evaluation, configuration] = at as [
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    // headline: AP, AP50, AP75 of eval.json first; AP small is -1 there, so it has no card; the training time
+    const head = html.slice(headline, gradients);
+    const cards = [
+      ...head.matchAll(/<div class="value">([^<]+)<\/div><div class="label">([^<]+)<\/div>/g),
+    ].map((m) => `${m[2]} ${m[1]}`);
+    assert.deepEqual(cards, ['AP 0.313', 'AP50 0.500', 'AP75 0.250', 'training time 1:00']);
+    assert.match(head, /COCO evaluation of the final model \(iteration 60\)/);
+    assert.match(head, /loss_cls GHMC, loss_bbox GHMR/);
+    // the drawn images (4 of 6 by default), inline, before any figure
+    assert.equal(count(head, '<img src="data:image/png;base64,'), 4);
+    assert.match(head, /4 of 6 in drawn\//);
+    assert.ok(html.indexOf('<figure') > gradients, 'a figure before the gradient section');
+    // the gradient figures (2 families x 4), then the curves (loss, validation)
+    const figureIds = (from: number, to: number): string[] =>
+      [...html.slice(from, to).matchAll(/<figure id="run1-([^"]+)"/g)].map((m) => m[1]!);
+    assert.deepEqual(figureIds(gradients, curves), [
+      'classification-distribution',
+      'classification-reweighted-norm',
+      'classification-cumulative-contribution',
+      'classification-distribution-over-training',
+      'regression-distribution',
+      'regression-reweighted-norm',
+      'regression-cumulative-contribution',
+      'regression-distribution-over-training',
+    ]);
+    assert.deepEqual(figureIds(curves, evaluation), ['loss-curves', 'validation']);
+    // the configuration, collapsed: <details> without the open attribute, holding the config table
+    assert.ok(html.indexOf('<td>loss_cls.type</td><td>GHMC</td>') > configuration);
+
+    // no -1 anywhere: not in the figures' data, not in a table, not in a legend
+    const figs = runFigures(await readRunFolder(runDir));
+    assert.deepEqual(
+      figs.map((f) => f.id),
+      [...figureIds(gradients, curves), ...figureIds(curves, evaluation)],
+      'the report shows runFigures in order',
+    );
+    for (const f of figs) {
+      const values = (f.spec as unknown as { data: { values: Record<string, unknown>[] } }).data.values;
+      assert.ok(!values.some((r) => r['value'] === -1), `${f.id}: plots a -1`);
+    }
+    const validation = figs.find((f) => f.id === 'validation')!;
+    const plotted = new Set(
+      (validation.spec as unknown as { data: { values: { metric: string }[] } }).data.values.map(
+        (r) => r.metric,
+      ),
+    );
+    assert.deepEqual([...plotted].sort(), ['bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_s']);
+    assert.doesNotMatch(html, /bbox_mAP_l/);
+    assert.doesNotMatch(html, /<td>-1<\/td>/);
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }

@@ -35,7 +35,13 @@ test('runFiles: parseRunLog splits train and val records and skips a torn line',
   ].join('\n');
   const log = parseRunLog(text);
   assert.deepEqual(log.train, [
-    { iter: 10, lr: 0.01, imagesPerSecond: 2, losses: { loss: 1.2, loss_cls: 0.7, loss_bbox: 0.5 } },
+    {
+      iter: 10,
+      lr: 0.01,
+      imagesPerSecond: 2,
+      time: null,
+      losses: { loss: 1.2, loss_cls: 0.7, loss_bbox: 0.5 },
+    },
   ]);
   assert.deepEqual(log.val, [{ iter: 10, metrics: { bbox_mAP: 0.25, bbox_mAP_50: 0.5 } }]);
 });

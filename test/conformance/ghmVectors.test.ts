@@ -11,14 +11,12 @@ import {
   listVectorFiles,
   runVectorFile,
   runVectorPath,
-  sharedDir,
   loadVectorFile,
   type VectorFile,
 } from '../../src/conformance/ghmVectors.js';
+import { GHM_VECTORS_DIR as GHM_DIR } from '../fixtures/paths.js';
 
-const GHM_DIR = join(sharedDir(), 'vectors', 'ghm');
-
-test('the shared ghm vectors are present (set GHMDET_SHARED_DIR when ../shared is elsewhere)', () => {
+test('the ghm reference vectors are in the repository (test/fixtures/ghm)', () => {
   assert.ok(existsSync(GHM_DIR), `missing reference vectors: ${GHM_DIR}`);
   assert.ok(listVectorFiles(GHM_DIR).length > 0, `no vector file in ${GHM_DIR}`);
 });
@@ -56,7 +54,7 @@ test('decodeTensor: data and b64 for float32, float64, int32 and uint8; size che
 });
 
 for (const backend of ['cpu', 'wasm']) {
-  test(`every shared ghm vector file passes [${backend}]`, async () => {
+  test(`every ghm reference vector file passes [${backend}]`, async () => {
     await setupBackend({ backend });
     const files = listVectorFiles(GHM_DIR);
     const before = tf.memory().numTensors;
@@ -70,7 +68,7 @@ for (const backend of ['cpu', 'wasm']) {
     assert.deepEqual(failures, []);
     assert.equal(tf.memory().numTensors, before, 'the runner leaks no tensor');
     for (const k of ['ghmc', 'ghmr', 'sigmoid_focal', 'bce_with_logits', 'smooth_l1', 'asl1']) {
-      assert.ok(kinds.has(k), `the shared set covers ${k}`);
+      assert.ok(kinds.has(k), `the reference set covers ${k}`);
     }
   });
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { evaluateCoco } from '../../src/eval/cocoEval.js';
-import { loadCocoVectors } from './helpers/sharedVectors.js';
+import { loadCocoVectors } from './helpers/cocoVectors.js';
 import { randomCocoProblem } from './helpers/randomCocoProblem.js';
 import { referenceCocoEval } from './helpers/referenceCocoEval.js';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { evaluateCoco } from '../../src/eval/cocoEval.js';
-import { loadCocoVectors } from './helpers/sharedVectors.js';
+import { loadCocoVectors } from './helpers/cocoVectors.js';
 
 const TOLERANCE = 1e-6;
 const SLICES = ['ap', 'ap50', 'ap75', 'ap_small', 'ap_medium', 'ap_large', 'ar1', 'ar10', 'ar100'] as const;

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/cli/eval.js';
-import { loadCocoVectors } from './helpers/sharedVectors.js';
+import { loadCocoVectors } from './helpers/cocoVectors.js';
 
 async function captured(argv: string[]): Promise<{ code: number; out: string }> {
   const lines: string[] = [];

@@ -1,11 +1,11 @@
 /**
- * Locates and reads the reference COCO vectors: `<repo>/../shared/vectors/coco/*.json`, or
- * `$GHMDET_SHARED_DIR/vectors/coco`. A missing directory is an error, never a skip.
+ * Reads the reference COCO vectors kept in the repository: `test/fixtures/coco/*.json` (format and origin in
+ * test/fixtures/README.md). A missing or empty folder is an error, never a skip.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { CocoDetection, CocoGroundTruth } from '../../../src/eval/cocoTypes.js';
+import { COCO_VECTORS_DIR } from '../../fixtures/paths.js';
 
 export interface CocoVector {
   format: string;
@@ -21,19 +21,10 @@ export interface CocoVector {
   };
 }
 
-export function sharedDir(): string {
-  const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
-  return process.env['GHMDET_SHARED_DIR'] ?? join(repoRoot, '..', 'shared');
-}
-
-/** All `coco/*.json` vectors, sorted by file name. Throws when the directory is missing or empty. */
+/** All `coco/*.json` vectors, sorted by file name. Throws when the folder is missing or empty. */
 export function loadCocoVectors(): { file: string; vector: CocoVector }[] {
-  const dir = join(sharedDir(), 'vectors', 'coco');
-  if (!existsSync(dir)) {
-    throw new Error(
-      `COCO reference vectors not found at ${dir}; set GHMDET_SHARED_DIR to the shared directory`,
-    );
-  }
+  const dir = COCO_VECTORS_DIR;
+  if (!existsSync(dir)) throw new Error(`COCO reference vectors not found: ${dir} does not exist`);
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort();
