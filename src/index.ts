@@ -68,10 +68,29 @@ export {
   BBOX_LOSS_TYPES,
 } from './detector/config.js';
 export type { RetinaNetConfig, RetinaNetConfigInput, LossConfig } from './detector/config.js';
-export { saveRetinaNet, loadRetinaNet, MODEL_FORMAT } from './detector/modelIO.js';
+export { saveRetinaNet, loadRetinaNet, savedModelInfo, MODEL_FORMAT } from './detector/modelIO.js';
+export type { ModelCategory, ModelMetadata, SavedModelInfo } from './detector/modelIO.js';
 export { nodeFileHandler } from './detector/nodeFileHandler.js';
-export { generateAnchors, baseAnchorsXyxy, concatLevelAnchors } from './detector/anchors.js';
-export type { AnchorGeneratorOptions, LevelAnchors } from './detector/anchors.js';
+export { loadModelDir, readModelDirInfo } from './detector/modelDir.js';
+export type { LoadedModelDir, ModelDirInfo } from './detector/modelDir.js';
+export { initFromModelDir, formatInitReport } from './detector/initFrom.js';
+export type { InitReport, SkippedTensor } from './detector/initFrom.js';
+export { importTorchCheckpoint, TORCH_ARCHS } from './interop/torchImport.js';
+export type { TorchArch, TorchImportOptions, TorchImportReport } from './interop/torchImport.js';
+export { mmdetConfigText } from './interop/mmdetConfig.js';
+export type { MmdetExport, MmdetExportOptions } from './interop/mmdetConfig.js';
+export {
+  generateAnchors,
+  baseAnchorsXyxy,
+  torchvisionBaseAnchorsXyxy,
+  concatLevelAnchors,
+} from './detector/anchors.js';
+export type {
+  AnchorGeneratorOptions,
+  MmdetAnchorOptions,
+  TorchvisionAnchorOptions,
+  LevelAnchors,
+} from './detector/anchors.js';
 export {
   assignFromIou,
   assignAnchors,

@@ -147,6 +147,11 @@ def convert_torchvision_retinanet(ckpt, version, options):
     }
     if head_gn:
         head["num_groups"] = options.gn_groups or DEFAULT_GN_GROUPS
+        if fpn_c % head["num_groups"] != 0:
+            raise CheckpointError(
+                f"the head's GroupNorm cannot have {head['num_groups']} groups of its {fpn_c} channels; "
+                "pass --gn-groups G with the model's group count (torchvision's v2 head: 32)"
+            )
     categories = options.categories or (
         torchvision_coco_categories() if num_classes == 91 else [{"id": k, "name": str(k)} for k in range(num_classes)]
     )
