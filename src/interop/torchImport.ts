@@ -80,30 +80,31 @@ export async function importTorchCheckpoint(
 ): Promise<TorchImportReport> {
   if (!(TORCH_ARCHS as readonly string[]).includes(options.arch))
     throw new Error(
-      `import: arch ${JSON.stringify(options.arch)} is unknown; expected one of ${TORCH_ARCHS.join(', ')}`,
+      `arch ${JSON.stringify(options.arch)} is unknown; expected one of ${TORCH_ARCHS.join(', ')}`,
     );
   try {
     if (!(await stat(checkpoint)).isFile()) throw new Error('not a file');
   } catch {
-    throw new Error(`import: checkpoint ${checkpoint} does not exist or is not a file`);
+    throw new Error(`checkpoint ${checkpoint} does not exist or is not a file`);
   }
   const python = options.python ?? process.env['GHMDET_PYTHON'] ?? 'python3';
   const { code, stdout, stderr } = await run(python, exporterArgs(checkpoint, options));
   if (code === null)
     throw new Error(
-      `import: ${python} could not be started (${stderr}); ghmdet import runs tools/torch_to_ghmdet.py with ` +
+      `${python} could not be started (${stderr}); ghmdet import runs tools/torch_to_ghmdet.py with ` +
         'Python 3, torch and numpy: install them, or point GHMDET_PYTHON at an interpreter that has them',
     );
-  if (code === EXIT_MISSING_DEPENDENCY) throw new Error(`import: ${stderr.trim()}`);
+  if (code === EXIT_MISSING_DEPENDENCY)
+    throw new Error(`${stderr.trim().replace(/^torch_to_ghmdet\.py: /, '')}; or set GHMDET_PYTHON`);
   if (code !== 0)
     throw new Error(
-      `import: ${stderr.trim().replace(/^torch_to_ghmdet\.py: /, '') || `exit status ${code}`}`,
+      stderr.trim().replace(/^torch_to_ghmdet\.py: /, '') || `the exporter exited with status ${code}`,
     );
   const line = stdout.trim().split('\n').pop() ?? '';
   try {
     return JSON.parse(line) as TorchImportReport;
   } catch {
-    throw new Error(`import: the exporter's report is not JSON: ${line.slice(0, 200)}`);
+    throw new Error(`the exporter's report is not JSON: ${line.slice(0, 200)}`);
   }
 }
 
