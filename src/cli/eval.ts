@@ -147,7 +147,7 @@ async function evaluate(flags: EvalFlags): Promise<number> {
     (flags.gt === undefined || flags.dt === undefined)
   ) {
     throw new UsageError(
-      'give --gt FILE and --dt FILE, --run DIR, or --model DIR with --gt FILE and --images DIR',
+      'give --gt FILE and --dt FILE, or --run DIR, or --model DIR with --gt FILE and --images DIR',
     );
   }
   if (flags.run === undefined && flags.data !== undefined)

@@ -48,7 +48,7 @@ const VOC_CLASSES = [
 ]; // prettier-ignore
 
 function refuse(what: string): never {
-  throw new Error(`export-config --to mmdet: ${what}`);
+  throw new Error(`mmdetection config: ${what}`);
 }
 
 /** mmdetection's `model = dict(type='RetinaNet', ...)` for a ghmdet model section, and the notes. */
