@@ -2,7 +2,9 @@
  * A COCO-sized model in TF.js, measured (part of `npm run bench:detector`): an imported R-50 RetinaNet
  * (torchvision's retinanet_resnet50_fpn built with weights=None, i.e. random weights, converted by
  * tools/torch_to_ghmdet.py) running `detect()` on one 800x1333 image:
- *  - latency: median of the timed runs after one warm-up (resize and normalise, the network, post-processing);
+ *  - latency: median of the timed runs after one warm-up (resize and normalise, the network, post-processing),
+ *    wall clock and the process's CPU time (user + system) over the same runs: the wasm backend computes on one
+ *    thread, so on a busy machine the CPU time is the better estimate of the latency on an idle one;
  *  - memory: TF.js's peak of live tensor bytes during one `detect()` (`tf.profile`), the wasm heap (it grows and
  *    never shrinks, so its size is its peak; wasm32 addresses at most 4 GiB), and the process's peak RSS.
  * The model directory is made once under .cache/bench/ when a Python with torch is found (GHMDET_PYTHON,
@@ -10,6 +12,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, stat } from 'node:fs/promises';
+import os from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadModelDir } from '../src/detector/modelDir.js';
@@ -72,6 +75,13 @@ function wasmHeapBytes(): number | null {
   return backend.wasm?.HEAPU8?.buffer.byteLength ?? null;
 }
 
+function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+}
+
 const gib = (b: number): string => `${(b / 1024 ** 3).toFixed(2)} GiB`;
 const mib = (b: number): string => `${(b / 1024 ** 2).toFixed(0)} MiB`;
 
@@ -93,20 +103,31 @@ export async function benchImportedR50(dir: string, runs: number, log: (l: strin
     for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 2654435761) >>> 24;
     const image = { data: pixels, width: w, height: h };
     const times: number[] = [];
+    const cpuTimes: number[] = [];
     let count = 0;
     for (let i = 0; i <= runs; i++) {
       const s = performance.now();
+      const cpu = process.cpuUsage();
       count = model.detectSync(image).length;
       const ms = performance.now() - s;
-      if (i > 0) times.push(ms);
-      log(`  detect() run ${i}${i === 0 ? ' (warm-up)' : ''}: ${(ms / 1000).toFixed(2)} s`);
+      const used = process.cpuUsage(cpu);
+      const cpuMs = (used.user + used.system) / 1000;
+      if (i > 0) {
+        times.push(ms);
+        cpuTimes.push(cpuMs);
+      }
+      log(
+        `  detect() run ${i}${i === 0 ? ' (warm-up)' : ''}: ${(ms / 1000).toFixed(2)} s wall, ` +
+          `${(cpuMs / 1000).toFixed(2)} s CPU`,
+      );
     }
     const profile = await tf.profile(() => {
       model.detectSync(image);
     });
     log(
       `detect() on one ${h}x${w} image (input ${h}x1344 after padding), backend ${tf.getBackend()}: ` +
-        `median ${(median(times) / 1000).toFixed(2)} s over ${runs} runs (${count} detections: random weights)`,
+        `median ${(median(times) / 1000).toFixed(2)} s wall, ${(median(cpuTimes) / 1000).toFixed(2)} s CPU over ` +
+        `${runs} runs (${count} detections: random weights); load average ${loadAverage()}`,
     );
     const heap = wasmHeapBytes();
     const rss = process.resourceUsage().maxRSS * 1024;

@@ -8,6 +8,7 @@ A `module.` prefix on every name (a model saved inside DistributedDataParallel) 
 """
 import hashlib
 import os
+import pickle
 
 import numpy as np
 
@@ -37,6 +38,18 @@ def _is_state_dict(obj, torch):
     return isinstance(obj, dict) and len(obj) > 0 and all(torch.is_tensor(v) for v in obj.values())
 
 
+def _torch_load(torch, path):
+    """`torch.load` with `weights_only=True` (tensors and plain containers only) where torch has it; a checkpoint
+    that also pickles Python objects (torchvision's reference scripts save their argparse `args`) is then read with
+    `weights_only=False`, which runs its pickled code: convert only checkpoints you trust."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except TypeError:  # torch < 1.13 has no weights_only
+        return torch.load(path, map_location="cpu")
+    except pickle.UnpicklingError:
+        return torch.load(path, map_location="cpu", weights_only=False)
+
+
 def load_checkpoint(path):
     """Loads `path` on the CPU and returns a `Checkpoint`; raises CheckpointError for anything else."""
     import torch  # imported here so that `--help` works without torch
@@ -44,7 +57,7 @@ def load_checkpoint(path):
     if not os.path.isfile(path):
         raise CheckpointError(f"checkpoint {path} does not exist or is not a file")
     try:
-        obj = torch.load(path, map_location="cpu")
+        obj = _torch_load(torch, path)
     except Exception as e:  # a corrupt or non-PyTorch file: say what torch said
         raise CheckpointError(f"checkpoint {path} could not be read by torch.load: {e}") from e
     meta = {}
