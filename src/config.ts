@@ -19,9 +19,12 @@ import { readModelDirInfo } from './detector/modelDir.js';
 import {
   COCO_R50_CONFIG,
   SHAPES_CONFIG,
-  parseRetinaNetConfig,
+  retinaNetConfigProblems,
   type RetinaNetConfig,
 } from './detector/config.js';
+import { SHAPE_CLASSES } from './data/shapeGeometry.js';
+import { resolveShapesOptions, type ShapesOptions } from './data/shapes.js';
+import { issueLines } from './utils/configIssues.js';
 
 const posInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
@@ -33,13 +36,40 @@ const splitSchema = z.strictObject({
   img_prefix: z.string().optional(),
 });
 
+/** `ShapesOptions` of src/data/shapes.ts as a config section (types and known keys; ranges checked there). */
+const shapesConfigSchema = z.strictObject({
+  train: z.number().optional(),
+  val: z.number().optional(),
+  size: z.number().optional(),
+  seed: z.number().optional(),
+  classes: z.array(z.enum(SHAPE_CLASSES)).optional(),
+  minObjects: z.number().optional(),
+  maxObjects: z.number().optional(),
+  minObjectSize: z.number().optional(),
+  maxObjectSize: z.number().optional(),
+  maxDistractors: z.number().optional(),
+  minVisible: z.number().optional(),
+  noise: z
+    .strictObject({
+      label: z.number().optional(),
+      jitter: z.number().optional(),
+      drop: z.number().optional(),
+      jitterMagnitude: z.number().optional(),
+    })
+    .optional(),
+});
+// Every option of the generator is a key of the section, and no more (a compile-time check).
+type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
+const shapesKeysMatch: SameKeys<z.infer<typeof shapesConfigSchema>, ShapesOptions> = true;
+void shapesKeysMatch;
+
 export const dataConfigSchema = z.strictObject({
   /** Dataset kind. Default 'shapes' (synthetic, generated into `root` when absent). */
   type: z.enum(['shapes', 'coco', 'voc']).default('shapes'),
   /** Dataset folder (shapes: generated here; VOC: the VOCdevkit/VOC20xx folder). Default `data/shapes`. */
   root: z.string().min(1).default('data/shapes'),
   /** Options of the shapes generator (`ShapesOptions` of src/data/shapes.ts), for type 'shapes'. */
-  shapes: z.record(z.string(), z.unknown()).default({}),
+  shapes: shapesConfigSchema.default({}),
   /** Training and validation splits, for types 'coco' and 'voc'. */
   train: splitSchema.optional(),
   val: splitSchema.optional(),
@@ -94,8 +124,10 @@ export const trainConfigSchema = z
     log_interval: posInt.default(10),
     /** Checkpoint every this many iterations (0: only at the end). Default 0. */
     checkpoint_interval: nonNegInt.default(0),
-    /** Checkpoints kept. Default 1. */
-    keep_checkpoints: posInt.default(1),
+    /**
+     * Checkpoints kept. Default 2: a resume whose newest checkpoint is damaged falls back to the one before.
+     */
+    keep_checkpoints: posInt.default(2),
     /**
      * Write gradient statistics (`analysis/grad_stats_iter_NNNNNN.json`, src/analysis/runFiles.ts) every this
      * many iterations, on one fixed batch of training images (0: never). Default 0.
@@ -157,11 +189,6 @@ export interface GhmdetConfig {
   eval: EvalConfig;
 }
 
-/** `['train', 'lr_config', 'step', 1]` -> `train.lr_config.step[1]`. */
-function fieldPath(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i > 0 ? '.' : ''}${String(p)}`)).join('');
-}
-
 const PRESETS: Record<string, RetinaNetConfig> = { shapes: SHAPES_CONFIG, coco_r50: COCO_R50_CONFIG };
 
 /** Options of {@link parseConfig}. */
@@ -182,24 +209,23 @@ export function parseConfig(
   source = 'config',
   options: ParseConfigOptions = {},
 ): GhmdetConfig {
-  const r = fileSchema.safeParse(json);
-  if (!r.success) {
-    const issues = r.error.issues.map((i) => `${fieldPath(i.path) || '(root)'}: ${i.message}`);
-    throw new Error(`${source}: invalid config:\n  ${issues.join('\n  ')}`);
-  }
+  const invalid = (lines: string[]) => new Error(`${source}: invalid config:\n  ${lines.join('\n  ')}`);
+  const r = fileSchema.safeParse(json, { reportInput: true });
+  if (!r.success) throw invalid(issueLines(fileSchema, r.error.issues));
   const { preset, init_from, ...modelOverrides } = r.data.model;
   const base =
     preset === undefined && options.initModelConfig !== undefined
       ? options.initModelConfig
-      : PRESETS[preset ?? 'shapes'];
-  let model: ModelSection;
-  try {
-    model = parseRetinaNetConfig(modelOverrides, base);
-  } catch (err) {
-    throw new Error(`${source}: model: ${(err as Error).message}`);
-  }
-  if (init_from !== undefined) model = { ...model, init_from };
+      : PRESETS[preset ?? 'shapes']!;
+  const m = retinaNetConfigProblems(modelOverrides, base, 'model');
+  if (m.config === undefined) throw invalid(m.problems);
+  const model: ModelSection = init_from !== undefined ? { ...m.config, init_from } : m.config;
   const data = r.data.data;
+  try {
+    resolveShapesOptions(data.shapes);
+  } catch (err) {
+    throw invalid([`data.shapes: ${(err as Error).message}`]);
+  }
   if (data.type !== 'shapes' && (data.train === undefined || data.val === undefined))
     throw new Error(`${source}: data.train and data.val are required for data.type '${data.type}'`);
   const workers = r.data.train.workers;

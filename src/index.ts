@@ -147,6 +147,10 @@ export { readVocDataset, VOC_CLASSES } from './data/voc.js';
 export type { ReadVocOptions } from './data/voc.js';
 export { decodeImageFile, writePng } from './data/image.js';
 export type { RgbImage } from './data/image.js';
+export { checkImageFiles } from './data/imageCheck.js';
+export type { ImageCheckOptions, ImageCheckResult, ImageProblem } from './data/imageCheck.js';
+export { assignImageIds } from './data/imageIds.js';
+export type { ImageIds, ImageIdEntry } from './data/imageIds.js';
 export {
   generateShapesDataset,
   ensureShapesDataset,
@@ -200,7 +204,14 @@ export type { LrScheduleOptions } from './train/schedule.js';
 export { globalNorm, clipCoefficient } from './train/gradClip.js';
 export { localGradients } from './train/gradients.js';
 export type { GradientFn, StepGradients } from './train/gradients.js';
-export { saveCheckpoint, loadCheckpoint, readManifest, MANIFEST_FILE } from './train/checkpoint.js';
+export {
+  saveCheckpoint,
+  loadCheckpoint,
+  findResumableCheckpoint,
+  readManifest,
+  CheckpointDamagedError,
+  MANIFEST_FILE,
+} from './train/checkpoint.js';
 export type { CheckpointData, CheckpointManifest, SavedTensor } from './train/checkpoint.js';
 export { RunLog } from './train/runLog.js';
 export type { LogRecord, TrainRecord, EvalRecord } from './train/runLog.js';

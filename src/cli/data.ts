@@ -5,13 +5,16 @@
  *                      [--min-objects N] [--max-objects N] [--max-distractors N]
  *                      [--noise-label FRACTION] [--noise-jitter FRACTION] [--noise-drop FRACTION] | [--noise SPEC]
  *                      [--force]
- *   ghmdet data check  --coco FILE --images DIR
- *   ghmdet data check  --voc DIR --split NAME [--classes NAMES]
+ *   ghmdet data check  --coco FILE --images DIR [--headers-only]
+ *   ghmdet data check  --voc DIR --split NAME [--classes NAMES] [--headers-only]
  *
  * `shapes` writes the synthetic shapes dataset (see src/data/shapes.ts): into a folder that holds none, or holds
  * one made with the same parameters (reused as it is); one made with other parameters is replaced only with
  * `--force`. `check` reads a dataset with full validation and prints its size, its classes and its warnings
- * (once, counted).
+ * (once, counted), then checks every image file (src/data/imageCheck.ts: it exists, decodes in full, or with
+ * `--headers-only` has a header that decodes, and has the annotated size); bad files are listed by name with a
+ * count, and the command fails. A full decode is the default: 600 shapes images (128 px PNG) took 1.1-1.4 s
+ * against 0.2-0.7 s for the headers alone; `--headers-only` is for very large datasets.
  */
 import type { AnnotationNoiseOptions } from '../data/annotationNoise.js';
 import type { DetectionDataset } from '../data/dataset.js';
@@ -209,6 +212,7 @@ interface CheckFlags {
   voc?: string;
   split?: string;
   classes?: string[];
+  headersOnly?: boolean;
 }
 
 function checkCommand(): Command {
@@ -232,6 +236,13 @@ function checkCommand(): Command {
         '--classes <NAMES>',
         'with --voc: class names, comma-separated (default: the 20 VOC classes)',
       ).argParser(commaList),
+    )
+    .addOption(
+      new Option(
+        '--headers-only',
+        "check each image's header and size, without decoding it in full (faster on very large datasets; " +
+          'a file cut after its header then passes)',
+      ),
     );
   return action<CheckFlags>(cmd, check);
 }
@@ -265,18 +276,48 @@ async function check(flags: CheckFlags): Promise<number> {
     if (flags.split !== undefined || flags.classes !== undefined)
       throw new UsageError('--split and --classes go with --voc, not --coco');
     const { readCocoDataset } = await import('../data/coco.js');
-    report(await readCocoDataset({ annotationFile: flags.coco, imageRoot: flags.images }));
+    const ds = await readCocoDataset({
+      annotationFile: flags.coco,
+      imageRoot: flags.images,
+      checkImages: 'none',
+    });
+    report(ds);
+    await checkImages(ds, flags.headersOnly !== true);
   } else {
     if (flags.split === undefined) throw new UsageError('--voc needs --split NAME (e.g. trainval)');
     if (flags.images !== undefined) throw new UsageError('--images goes with --coco, not --voc');
     const { readVocDataset } = await import('../data/voc.js');
-    report(
-      await readVocDataset({
-        root: flags.voc!,
-        split: flags.split,
-        ...(flags.classes !== undefined ? { classes: flags.classes } : {}),
-      }),
-    );
+    const ds = await readVocDataset({
+      root: flags.voc!,
+      split: flags.split,
+      checkImages: 'none',
+      ...(flags.classes !== undefined ? { classes: flags.classes } : {}),
+    });
+    report(ds);
+    await checkImages(ds, flags.headersOnly !== true);
   }
   return EXIT.ok;
+}
+
+/** Checks every image file of `ds`, with a progress bar on large datasets; throws listing the bad ones. */
+async function checkImages(ds: DetectionDataset, decode: boolean): Promise<void> {
+  const { checkImageFiles } = await import('../data/imageCheck.js');
+  const { progressBar } = await import('./progressBar.js');
+  const bar = await progressBar(ds.images.length, 'images');
+  let result;
+  try {
+    result = await checkImageFiles(ds, { decode, onProgress: (done) => bar?.update(done) });
+  } finally {
+    bar?.stop();
+  }
+  const { checked, problems } = result;
+  console.log(
+    `images: ${checked} checked (${decode ? 'decoded in full' : 'headers and sizes only'}), ` +
+      `${problems.length === 0 ? 'all readable' : `${problems.length} bad`}`,
+  );
+  if (problems.length > 0)
+    throw new Error(
+      `${problems.length} of ${checked} image files are bad; training would fail on them:\n` +
+        problems.map((p) => `  ${p.file} (${p.where}): ${p.problem}`).join('\n'),
+    );
 }

@@ -7,6 +7,9 @@
  *   ghmdet eval --run DIR [--data DIR]                                 a run's checkpoint on its validation split
  *   ghmdet eval --model DIR --gt FILE --images DIR                     a model directory on a COCO file's images
  *
+ * As pycocotools: detections of an image that is not in the ground truth are an error ("Results do not
+ * correspond to current coco set"; `--allow-extra-images` ignores them), and so are duplicate annotation ids.
+ *
  * The command is split into "where the inputs come from" (`loadInputs`, one branch per input mode) and
  * "how the result is printed" (`report`), so another input mode is one more branch in `loadInputs`.
  */
@@ -33,6 +36,7 @@ interface EvalFlags {
   data?: string;
   backend?: string;
   json?: boolean;
+  allowExtraImages?: boolean;
 }
 
 export function command(): Command {
@@ -61,7 +65,13 @@ export function command(): Command {
     .addOption(new Option('--images <DIR>', "with --model: the folder --gt's file_names are relative to"))
     .addOption(new Option('--data <DIR>', "with --run: dataset folder, overrides the run config's data.root"))
     .addOption(backendOption())
-    .addOption(new Option('--json', 'print one JSON object {"stats": [...], "per_category": {...}}'));
+    .addOption(new Option('--json', 'print one JSON object {"stats": [...], "per_category": {...}}'))
+    .addOption(
+      new Option(
+        '--allow-extra-images',
+        'ignore detections whose image_id is not in the ground truth (by default an error, as in pycocotools)',
+      ),
+    );
   return action<EvalFlags>(cmd, evaluate);
 }
 
@@ -154,6 +164,9 @@ async function evaluate(flags: EvalFlags): Promise<number> {
     throw new UsageError('--data DIR goes with --run DIR');
   const { evaluateCoco } = await import('../eval/cocoEval.js');
   const { gt, dets } = await loadInputs(flags);
-  await report(evaluateCoco(gt, dets), flags.json === true);
+  await report(
+    evaluateCoco(gt, dets, { allowExtraImages: flags.allowExtraImages === true }),
+    flags.json === true,
+  );
   return EXIT.ok;
 }

@@ -4,11 +4,12 @@
  * in the COCO result format (boxes xywh in each image's pixels; `category_id` as the model's categories number
  * them, e.g. torchvision's COCO ids for an imported torchvision model).
  * `image_id` is the file name's number when it is one (`000012.png` -> 12, as the shapes and COCO files are
- * named), otherwise the file's position in the sorted list, from 1. With `--draw`, a PNG per image with boxes,
- * labels and scores drawn.
+ * named); other files are numbered after the largest such number (src/data/imageIds.ts). The ids are written
+ * beside the results as COCO `images` entries (`results.json` -> `results.images.json`). With `--draw`, a PNG
+ * per image with boxes, labels and scores drawn. The output folders are checked before anything is computed.
  */
 import { readdir, stat } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import type { CocoDetection } from '../eval/cocoTypes.js';
 import {
   EXIT,
@@ -88,10 +89,21 @@ export async function listImages(inputs: readonly string[]): Promise<string[]> {
   return out;
 }
 
-/** `000012.png` -> 12; otherwise `fallback`. */
-export function imageIdOf(path: string, fallback: number): number {
-  const stem = basename(path, extname(path));
-  return /^\d+$/.test(stem) ? Number(stem) : fallback;
+/** `results.json` -> `results.images.json`: where the image ids of a results file are written. */
+export function imageMapPath(outFile: string): string {
+  return outFile.replace(/(\.json)?$/i, '.images.json');
+}
+
+/** Throws unless `path`'s folder exists (a file written there at the end would otherwise fail after all the work). */
+async function checkOutputFolder(flag: string, path: string): Promise<void> {
+  const folder = dirname(path);
+  let s;
+  try {
+    s = await stat(folder);
+  } catch {
+    throw new Error(`${flag} ${path}: the folder ${folder} does not exist; create it first`);
+  }
+  if (!s.isDirectory()) throw new Error(`${flag} ${path}: ${folder} is not a folder`);
 }
 
 async function predict(flags: PredictFlags): Promise<number> {
@@ -101,11 +113,15 @@ async function predict(flags: PredictFlags): Promise<number> {
   const { loadRun } = await import('../train/detectorRun.js');
   const { loadModelDir } = await import('../detector/modelDir.js');
   const { drawDetections } = await import('../train/drawDetections.js');
+  const { assignImageIds } = await import('../data/imageIds.js');
 
   const { run: runDir, model: modelDir, out: outFile, draw: drawDir, scoreThr } = flags;
   if (runDir === undefined && modelDir === undefined) throw new UsageError('give --run DIR or --model DIR');
+  const mapFile = imageMapPath(outFile);
+  await checkOutputFolder('--out', outFile);
   const files = await listImages(flags.images);
   if (files.length === 0) throw new Error(`no image files in ${flags.images.join(', ')}`);
+  const ids = assignImageIds(files);
   await setupBackend({ backend: flags.backend, log: (l) => process.stderr.write(l + '\n') });
   const { model, categories, loaded } =
     runDir !== undefined
@@ -114,12 +130,9 @@ async function predict(flags: PredictFlags): Promise<number> {
   try {
     process.stderr.write(`loaded ${loaded}; detecting in ${files.length} images\n`);
     const results: CocoDetection[] = [];
-    const ids = new Set<number>();
     for (let i = 0; i < files.length; i++) {
       const file = files[i]!;
-      const imageId = imageIdOf(file, i + 1);
-      if (ids.has(imageId)) throw new Error(`two images map to image_id ${imageId} (${file})`);
-      ids.add(imageId);
+      const imageId = ids.entries[i]!.id;
       const img = await decodeImageFile(file, file);
       const dets = model
         .detectSync({ data: img.data, width: img.width, height: img.height })
@@ -141,10 +154,13 @@ async function predict(flags: PredictFlags): Promise<number> {
       }
     }
     await writeFile(outFile, JSON.stringify(results));
+    await writeFile(mapFile, JSON.stringify(ids.entries, null, 1) + '\n');
     process.stderr.write(
       `wrote ${results.length} detections to ${outFile}` +
         (drawDir !== undefined ? `, drawings in ${drawDir}` : '') +
-        '\n',
+        `\nimage ids: ${ids.fromFileNumbers} from file names` +
+        (ids.numberedAfter > 0 ? `, ${ids.numberedAfter} numbered after them` : '') +
+        `; the map is in ${mapFile}\n`,
     );
     return EXIT.ok;
   } finally {

@@ -41,7 +41,7 @@ import {
   type NoiseCounts,
 } from './annotationNoise.js';
 import { writePng } from './image.js';
-import { withFileLock } from '../utils/fileLock.js';
+import { withFileLock, type LockHolder } from '../utils/fileLock.js';
 
 /** Bumped whenever the generator's output for the same options changes (invalidates `ensureShapesDataset`). */
 export const SHAPES_GENERATOR_VERSION = 2;
@@ -359,7 +359,7 @@ export async function generateShapesDataset(
 async function withGenerationLock<T>(
   dir: string,
   fn: () => Promise<T>,
-  onWait?: (holderPid: number) => void,
+  onWait?: (holder: LockHolder | null) => void,
 ): Promise<T> {
   await mkdir(dir, { recursive: true });
   return withFileLock(join(dir, SHAPES_LOCK_FILE), fn, { onWait });
@@ -447,7 +447,7 @@ export async function ensureShapesDataset(
   dir: string,
   options: ShapesOptions = {},
   onGenerate?: (reason: 'absent' | 'parameters differ', options: ResolvedShapesOptions) => void,
-  onWait?: (holderPid: number) => void,
+  onWait?: (holder: LockHolder | null) => void,
 ): Promise<ShapesDatasetSummary> {
   const o = resolveShapesOptions(options);
   const readMarker = async (): Promise<string | undefined> => {

@@ -99,6 +99,12 @@ export function parseVocXml(
       throw new Error(`${where}: expected an element with <name> and <bndbox>`);
     const obj = o as Obj;
     const name = obj['name'];
+    // A repeated tag parses as an array; VOC has one of each per object.
+    if (Array.isArray(name))
+      throw new Error(
+        `${where}: ${name.length} <name> elements (${name.map((n) => JSON.stringify(n)).join(', ')}), ` +
+          'expected one per <object>',
+      );
     if (typeof name !== 'string') throw new Error(`${where}: <name> is missing`);
     const classIndex = byName.get(name);
     if (classIndex === undefined) {
@@ -108,7 +114,14 @@ export function parseVocXml(
       );
     }
     const bb = obj['bndbox'] as Obj | undefined;
+    if (Array.isArray(bb))
+      throw new Error(`${where} ("${name}"): ${bb.length} <bndbox> elements, expected one per <object>`);
     if (typeof bb !== 'object' || bb === null) throw new Error(`${where} ("${name}"): <bndbox> is missing`);
+    for (const c of ['xmin', 'ymin', 'xmax', 'ymax'])
+      if (Array.isArray(bb[c]))
+        throw new Error(
+          `${where}: <bndbox/${c}> appears ${(bb[c] as unknown[]).length} times, expected once`,
+        );
     const xmin = num(bb['xmin'], where, 'bndbox/xmin');
     const ymin = num(bb['ymin'], where, 'bndbox/ymin');
     const xmax = num(bb['xmax'], where, 'bndbox/xmax');
@@ -147,10 +160,20 @@ export async function readVocDataset(options: ReadVocOptions): Promise<Detection
       `VOC split list ${listFile} could not be read: ${(e as Error).message}; is root a VOC year directory?`,
     );
   }
-  const names = list
-    .split(/\r?\n/)
-    .map((l) => l.trim().split(/\s+/)[0]!)
-    .filter((l) => l !== '');
+  const names: string[] = [];
+  const lineOf = new Map<string, number>();
+  for (const [i, line] of list.split(/\r?\n/).entries()) {
+    const name = line.trim().split(/\s+/)[0]!;
+    if (name === '') continue;
+    const first = lineOf.get(name);
+    if (first !== undefined)
+      throw new Error(
+        `${listFile}: line ${i + 1} lists ${JSON.stringify(name)} again (first on line ${first}); each image ` +
+          'must be listed once, or it would be trained on and scored twice',
+      );
+    lineOf.set(name, i + 1);
+    names.push(name);
+  }
   const warnings = new DataWarnings();
   const nextAnnId = { value: 1 };
   const ext = options.imageExtension ?? '.jpg';

@@ -11,6 +11,8 @@
  * Head, assigner, coder, loss and test settings default to the reference GHM config (spec section 4).
  */
 import { z } from 'zod';
+import { lossConfigProblems } from '../losses/build.js';
+import { issueLines } from '../utils/configIssues.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../data/transforms.js';
 
 /** ImageNet RGB mean and std in 0..255 pixel units (mmdetection `img_norm_cfg`), shared with the data pipeline. */
@@ -25,7 +27,7 @@ const posInt = z.number().int().positive();
 const triple = z.tuple([z.number(), z.number(), z.number()]);
 const quad = z.tuple([z.number(), z.number(), z.number(), z.number()]);
 
-const backboneSchema = z.object({
+const backboneSchema = z.strictObject({
   /** Only 'resnet' (built from scratch, no pretrained weights). */
   type: z.literal('resnet'),
   /** Channels of the stem conv. */
@@ -75,7 +77,7 @@ const backboneSchema = z.object({
   frozen_stages: z.number().int().min(-1).max(4).optional(),
 });
 
-const neckSchema = z.object({
+const neckSchema = z.strictObject({
   type: z.literal('FPN'),
   /** Channels of every pyramid output. */
   outChannels: posInt,
@@ -95,7 +97,7 @@ const neckSchema = z.object({
  * mmdetection v2's `AnchorGenerator` (the default; `type` may be left out): base size = stride, scales
  * `octave_base_scale * 2^(i / scales_per_octave)`, no rounding.
  */
-const mmdetAnchorsSchema = z.object({
+const mmdetAnchorsSchema = z.strictObject({
   type: z.literal('AnchorGenerator').optional(),
   octave_base_scale: z.number().positive(),
   scales_per_octave: posInt,
@@ -107,7 +109,7 @@ const mmdetAnchorsSchema = z.object({
  * torchvision's `AnchorGenerator`: absolute `sizes` per level (RetinaNet: (x, int(x 2^(1/3)), int(x 2^(2/3))) for
  * x = 32..512), base anchors rounded, strides taken from the padded input size (src/detector/anchors.ts).
  */
-const torchvisionAnchorsSchema = z.object({
+const torchvisionAnchorsSchema = z.strictObject({
   type: z.literal('torchvision'),
   sizes: z.array(z.array(z.number().positive()).min(1)).min(1),
   ratios: z.array(z.number().positive()).min(1),
@@ -118,7 +120,7 @@ const torchvisionAnchorsSchema = z.object({
 const lossClsSchema = z.looseObject({ type: z.enum(CLS_LOSS_TYPES), loss_weight: z.number().optional() });
 const lossBboxSchema = z.looseObject({ type: z.enum(BBOX_LOSS_TYPES), loss_weight: z.number().optional() });
 
-const headSchema = z.object({
+const headSchema = z.strictObject({
   /** 3x3 conv + ReLU layers in each branch before the output conv. */
   stackedConvs: z.number().int().nonnegative(),
   /** Channels of those convs. */
@@ -136,14 +138,14 @@ const headSchema = z.object({
   /** Groups of `norm: 'GN'` (required there, as in mmdetection's `norm_cfg=dict(type='GN', num_groups=32)`). */
   num_groups: posInt.optional(),
   anchor_generator: z.union([mmdetAnchorsSchema, torchvisionAnchorsSchema]),
-  assigner: z.object({
+  assigner: z.strictObject({
     pos_iou_thr: z.number().min(0).max(1),
     neg_iou_thr: z.number().min(0).max(1),
     min_pos_iou: z.number().min(0).max(1),
     match_low_quality: z.boolean(),
     ignore_iof_thr: z.number(),
   }),
-  bbox_coder: z.object({
+  bbox_coder: z.strictObject({
     /**
      * 'DeltaXYWHBBoxCoder' (default): mmdetection's, dw/dh clamped to +-log(1000 / 16). 'torchvision':
      * `det_utils.BoxCoder(weights)` with `target_stds` = 1 / weights, dw/dh clamped from above only.
@@ -162,7 +164,7 @@ const headSchema = z.object({
   loss_granularity: z.enum(['level', 'batch']),
 });
 
-const testCfgSchema = z.object({
+const testCfgSchema = z.strictObject({
   /** Candidates kept per level after the score threshold, by score. */
   nms_pre: posInt,
   /** Score threshold on sigmoid scores. */
@@ -173,7 +175,7 @@ const testCfgSchema = z.object({
   max_per_img: posInt,
 });
 
-const preprocessSchema = z.object({
+const preprocessSchema = z.strictObject({
   /**
    * Whose resize rule: 'mmdet' (default), mmcv's `rescale_size` (sides rounded); 'torchvision',
    * `GeneralizedRCNNTransform` (scale = min(min_size / short side, max_size / long side) in float32, sides
@@ -196,7 +198,7 @@ const preprocessSchema = z.object({
   to_rgb: z.boolean().optional(),
 });
 
-export const retinaNetConfigSchema = z.object({
+export const retinaNetConfigSchema = z.strictObject({
   /** Number of object classes, without background. */
   numClasses: posInt,
   /** Optional class names, `classNames[k]` for class index k; `detect()` reports `String(k)` without them. */
@@ -341,82 +343,111 @@ export function backboneStagesError(b: Pick<BackboneConfig, 'widths' | 'blocks'>
 /**
  * Validates a (partial) config merged over `base` (default {@link SHAPES_CONFIG}); arrays and loss configs
  * replace the base's rather than merging, and a new `numClasses` without `classNames` drops the base's names.
- * Throws with every invalid path listed.
+ * Every section is strict: an unknown key is an error, with a
+ * suggestion when a known key is close. The loss configs are checked by the loss factory's schema here, so a bad
+ * loss parameter is found before a model is built. Throws with every invalid path listed.
  */
 export function parseRetinaNetConfig(
   input: unknown = {},
   base: RetinaNetConfig = SHAPES_CONFIG,
 ): RetinaNetConfig {
+  const r = retinaNetConfigProblems(input, base);
+  if (r.config === undefined) throw new Error(`invalid RetinaNet config: ${r.problems.join('; ')}`);
+  return r.config;
+}
+
+/**
+ * The problems of a (partial) config merged over `base`, one line each starting with the field's path relative
+ * to the model config (`head.stacked_convs: unknown key; did you mean \`stackedConvs\`?`), after `prefix`; or
+ * the validated config when there are none. {@link parseRetinaNetConfig} throws them; the config file parser
+ * lists them under `model.`.
+ */
+export function retinaNetConfigProblems(
+  input: unknown,
+  base: RetinaNetConfig,
+  prefix = '',
+): { config?: RetinaNetConfig; problems: string[] } {
   const merged = deepMerge(baseFor(input, base), input);
-  const r = retinaNetConfigSchema.safeParse(merged);
+  const at = (...path: string[]) => [...(prefix === '' ? [] : [prefix]), ...path];
+  const r = retinaNetConfigSchema.safeParse(merged, { reportInput: true });
+  // The loss configs are checked whatever else is wrong, so one run lists every problem.
+  const head = isPlainObject(merged) && isPlainObject(merged['head']) ? merged['head'] : {};
+  const lossProblems = ['loss_cls', 'loss_bbox'].flatMap((k) =>
+    isPlainObject(head[k]) ? lossConfigProblems(head[k], at('head', k)) : [],
+  );
   if (!r.success) {
-    const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new Error(`invalid RetinaNet config: ${issues}`);
+    const lines = issueLines(retinaNetConfigSchema, r.error.issues, at());
+    const paths = new Set(lines.map((l) => l.slice(0, l.indexOf(': '))));
+    return { problems: [...lines, ...lossProblems.filter((l) => !paths.has(l.slice(0, l.indexOf(': '))))] };
   }
   const cfg = r.data;
+  const problems = [
+    ...lossProblems,
+    ...semanticProblems(cfg).map((p) => (prefix === '' ? p : `${prefix}.${p}`)),
+  ];
+  return problems.length > 0 ? { problems } : { config: cfg, problems };
+}
+
+/** What the schema cannot say: fields that must agree with each other. Each line starts with a path. */
+function semanticProblems(cfg: RetinaNetConfig): string[] {
   const stagesError = backboneStagesError(cfg.backbone);
-  if (stagesError !== undefined) throw new Error(`invalid RetinaNet config: ${stagesError}`);
+  if (stagesError !== undefined) return [stagesError];
+  const out: string[] = [];
   if (cfg.neck.startLevel >= cfg.backbone.widths.length) {
-    throw new Error(
-      `invalid RetinaNet config: neck.startLevel = ${cfg.neck.startLevel}, expected less than the ` +
+    out.push(
+      `neck.startLevel = ${cfg.neck.startLevel}, expected less than the ` +
         `${cfg.backbone.widths.length} backbone stages (backbone.widths)`,
     );
   }
   if (cfg.head.anchor_generator.strides.length !== cfg.neck.numOuts) {
-    throw new Error(
-      `invalid RetinaNet config: head.anchor_generator.strides has ${cfg.head.anchor_generator.strides.length} ` +
+    out.push(
+      `head.anchor_generator.strides has ${cfg.head.anchor_generator.strides.length} ` +
         `entries, expected neck.numOuts = ${cfg.neck.numOuts} (one stride per pyramid level)`,
     );
+  } else {
+    cfg.head.anchor_generator.strides.forEach((s, i) => {
+      const expected = 2 ** (cfg.neck.startLevel + 2 + i);
+      if (s !== expected) {
+        out.push(
+          `head.anchor_generator.strides[${i}] = ${s}, expected ${expected} ` +
+            `(level P${cfg.neck.startLevel + 2 + i} of an FPN with startLevel ${cfg.neck.startLevel})`,
+        );
+      }
+    });
   }
-  cfg.head.anchor_generator.strides.forEach((s, i) => {
-    const expected = 2 ** (cfg.neck.startLevel + 2 + i);
-    if (s !== expected) {
-      throw new Error(
-        `invalid RetinaNet config: head.anchor_generator.strides[${i}] = ${s}, expected ${expected} ` +
-          `(level P${cfg.neck.startLevel + 2 + i} of an FPN with startLevel ${cfg.neck.startLevel})`,
-      );
-    }
-  });
   if (cfg.head.norm === 'GN') {
     const g = cfg.head.num_groups;
-    if (g === undefined || cfg.head.featChannels % g !== 0) {
-      throw new Error(
-        `invalid RetinaNet config: head.norm 'GN' needs head.num_groups dividing head.featChannels ` +
-          `${cfg.head.featChannels}, got ${g ?? 'none'} (torchvision's v2 head: 32 groups of 256 channels)`,
+    if (g === undefined || cfg.head.featChannels % g !== 0)
+      out.push(
+        `head.norm 'GN' needs head.num_groups dividing head.featChannels ${cfg.head.featChannels}, got ` +
+          `${g ?? 'none'} (torchvision's v2 head: 32 groups of 256 channels)`,
       );
-    }
   }
   const ag = cfg.head.anchor_generator;
-  if (ag.type === 'torchvision' && ag.sizes.length !== ag.strides.length) {
-    throw new Error(
-      `invalid RetinaNet config: head.anchor_generator.sizes has ${ag.sizes.length} levels, expected one per ` +
-        `stride (${ag.strides.length})`,
+  if (ag.type === 'torchvision' && ag.sizes.length !== ag.strides.length)
+    out.push(
+      `head.anchor_generator.sizes has ${ag.sizes.length} levels, expected one per stride (${ag.strides.length})`,
     );
-  }
-  if (ag.type === 'torchvision' && ag.sizes.some((s) => s.length !== ag.sizes[0]!.length)) {
-    throw new Error(
-      'invalid RetinaNet config: head.anchor_generator.sizes must give every level the same number of sizes ' +
-        '(the head predicts the same anchors per location on every level)',
+  else if (ag.type === 'torchvision' && ag.sizes.some((l) => l.length !== ag.sizes[0]!.length))
+    out.push(
+      'head.anchor_generator.sizes must give every level the same number of sizes (the head predicts the same ' +
+        'anchors per location on every level)',
     );
-  }
-  if (cfg.preprocess.type === 'torchvision' && !cfg.preprocess.keep_ratio) {
-    throw new Error(
-      "invalid RetinaNet config: preprocess.type 'torchvision' resizes with keep_ratio (GeneralizedRCNNTransform " +
-        'has no stretch mode), got keep_ratio false',
+  if (cfg.preprocess.type === 'torchvision' && !cfg.preprocess.keep_ratio)
+    out.push(
+      "preprocess.keep_ratio false: preprocess.type 'torchvision' resizes with keep_ratio " +
+        '(GeneralizedRCNNTransform has no stretch mode)',
     );
-  }
   if (cfg.head.assigner.neg_iou_thr > cfg.head.assigner.pos_iou_thr) {
-    throw new Error(
-      `invalid RetinaNet config: head.assigner.neg_iou_thr ${cfg.head.assigner.neg_iou_thr} exceeds ` +
+    out.push(
+      `head.assigner.neg_iou_thr ${cfg.head.assigner.neg_iou_thr} exceeds ` +
         `pos_iou_thr ${cfg.head.assigner.pos_iou_thr}`,
     );
   }
   if (cfg.classNames !== undefined && cfg.classNames.length !== cfg.numClasses) {
-    throw new Error(
-      `invalid RetinaNet config: classNames has ${cfg.classNames.length} names, expected numClasses = ${cfg.numClasses}`,
-    );
+    out.push(`classNames has ${cfg.classNames.length} names, expected numClasses = ${cfg.numClasses}`);
   }
-  return cfg;
+  return out;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

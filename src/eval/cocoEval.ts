@@ -19,11 +19,16 @@ import { ImageCategoryMatcher } from './cocoMatch.js';
 import { AREA_LABELS, AREA_RANGES, IOU_THRESHOLDS, MAX_DETS, RECALL_THRESHOLDS } from './cocoParams.js';
 import { STATS_NAMES, summarizeCategory, summarizeStats, type CocoCategoryResult } from './cocoSummary.js';
 import type { CocoDetection, CocoGroundTruth } from './cocoTypes.js';
-import { validateCocoDetections, validateCocoGroundTruth } from './cocoValidate.js';
+import { checkDetectionImages, validateCocoDetections, validateCocoGroundTruth } from './cocoValidate.js';
 
 export interface CocoEvalOptions {
   /** Return COCOeval's `precision` / `recall` arrays (and their axes) in the result. Default false. */
   returnArrays?: boolean;
+  /**
+   * Ignore detections whose `image_id` is not in the ground truth. Default false: they are an error, as in
+   * pycocotools' `loadRes` ("Results do not correspond to current coco set").
+   */
+  allowExtraImages?: boolean;
 }
 
 /** The axes of the `precision` [T, R, K, A, M] and `recall` [T, K, A, M] arrays. */
@@ -57,8 +62,9 @@ export interface CocoEvalResult {
 
 /**
  * Evaluates `dets` (a COCO result list, boxes xywh) against `gt` (a COCO ground-truth dictionary, boxes xywh).
- * Images and categories are those of `gt`; detections of other images or categories are ignored. No
- * detections at all gives AP 0 for every category with GT. Throws on malformed input, naming record and field.
+ * Images and categories are those of `gt`: detections of other categories are ignored (as in pycocotools), those
+ * of other images are an error unless `allowExtraImages`. No detections at all gives AP 0 for every category with
+ * GT. Throws on malformed input (duplicate annotation ids included), naming record and field.
  */
 export function evaluateCoco(
   gt: CocoGroundTruth,
@@ -67,6 +73,7 @@ export function evaluateCoco(
 ): CocoEvalResult {
   validateCocoGroundTruth(gt);
   validateCocoDetections(dets);
+  if (!options.allowExtraImages) checkDetectionImages(gt, dets);
   const index = buildCocoIndex(gt, dets);
   const I = index.imgIds.length;
   const K = index.catIds.length;

@@ -65,11 +65,21 @@ export function validateCocoGroundTruth(gt: unknown): asserts gt is CocoGroundTr
     checkFinite(`gt.categories[${i}]`, r, 'id');
   }
   const anns = gt['annotations'] as unknown[];
+  const annIndex = new Map<number, number>();
   for (let i = 0; i < anns.length; i++) {
     const r = anns[i];
     const where = `gt.annotations[${i}]`;
     if (!isRecord(r)) fail('gt', `annotations[${i}]`, 'an object', r);
     for (const f of ['id', 'image_id', 'category_id']) checkFinite(where, r, f);
+    // pycocotools' index is a dict by id: of two annotations with one id it scores the later one twice.
+    const id = r['id'] as number;
+    const first = annIndex.get(id);
+    if (first !== undefined)
+      throw new Error(
+        `${where}.id: ${id} repeats gt.annotations[${first}].id; pycocotools keys annotations by id and would ` +
+          'score a different set of boxes, so give every annotation a unique id',
+      );
+    annIndex.set(id, i);
     checkBoxXywh(where, r);
     const area = r['area'];
     if (typeof area !== 'number' || !Number.isFinite(area) || area < 0) {
@@ -95,4 +105,29 @@ export function validateCocoDetections(dets: unknown): asserts dets is CocoDetec
     checkBoxXywh(where, r);
     checkFinite(where, r, 'score');
   }
+}
+
+/**
+ * Throws unless every detection's image is in the ground truth, as pycocotools' `loadRes` does ("Results do not
+ * correspond to current coco set"): results of another split would otherwise score AP 0 without a word.
+ * Inputs must be valid.
+ */
+export function checkDetectionImages(gt: CocoGroundTruth, dets: readonly CocoDetection[]): void {
+  const imageIds = new Set(gt.images.map((im) => im.id));
+  const unknown = new Set<number>();
+  let count = 0;
+  for (const d of dets) {
+    if (imageIds.has(d.image_id)) continue;
+    count++;
+    unknown.add(d.image_id);
+  }
+  if (count === 0) return;
+  const ids = [...unknown].sort((a, b) => a - b);
+  throw new Error(
+    `Results do not correspond to current coco set: ${count} of ${dets.length} detections have an image_id that ` +
+      `is not in the ground truth (${imageIds.size} images): ${ids.slice(0, 5).join(', ')}` +
+      `${ids.length > 5 ? `, ... (${ids.length} ids)` : ''}; check that the detections were made on the same ` +
+      'split as the ground truth and that their image ids follow its numbering (allowExtraImages / ' +
+      '--allow-extra-images ignores such detections instead)',
+  );
 }

@@ -16,8 +16,11 @@ import { smoothL1Loss } from './smoothL1.js';
 import { l1Loss } from './l1.js';
 import { asl1Loss } from './asl1.js';
 import type { GradientDensityState } from './gradientDensity.js';
+import { issueLines } from '../utils/configIssues.js';
+import { didYouMean } from '../utils/didYouMean.js';
 
-const lossWeight = z.number().finite().default(1);
+/** A factor on the loss: finite and >= 0 (0 switches the term off; a negative weight would maximise the loss). */
+const lossWeight = z.number().finite().min(0).default(1);
 const bins = z.number().int().min(1);
 const momentum = z.number().min(0).lt(1);
 const mu = z.number().finite().gt(0);
@@ -115,9 +118,12 @@ export function parseLossConfig(cfg: unknown): LossConfigParsed {
   for (const k of issue.path) got = (got as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey];
   const type = (cfg as { type?: unknown } | null)?.type;
   if (issue.code === 'unrecognized_keys') {
+    const known = knownLossFields(type);
     const keys = issue.keys.map((k) => `\`${k}\``).join(', ');
+    const hint = issue.keys.length === 1 ? didYouMean(issue.keys[0]!, known) : '';
     return fail(
-      `buildLoss: loss config of type ${JSON.stringify(type)} has unknown field ${keys}; is it a typo?`,
+      `buildLoss: loss config of type ${JSON.stringify(type)} has unknown field ${keys}; ` +
+        (hint !== '' ? hint : `its fields are ${known.join(', ')}`),
     );
   }
   const where = path === '' ? 'loss config' : `loss config field \`${path}\``;
@@ -128,6 +134,25 @@ export function parseLossConfig(cfg: unknown): LossConfigParsed {
         ? ''
         : ` (type ${JSON.stringify(type)})`;
   return fail(`buildLoss: ${where}: ${issue.message}; got ${JSON.stringify(got)}${hint}`);
+}
+
+/** The fields of the loss config of `type`, or [] for an unknown type. */
+function knownLossFields(type: unknown): string[] {
+  const option = lossConfigSchema.options.find((o) => o.shape.type.value === type);
+  return option === undefined ? [] : Object.keys(option.shape);
+}
+
+/**
+ * The problems of a loss config as `path: message` lines, each path after `prefix` (e.g.
+ * `['model', 'head', 'loss_cls']`); [] when it is valid. For config files, which report every problem at once.
+ */
+export function lossConfigProblems(cfg: unknown, prefix: readonly PropertyKey[]): string[] {
+  const r = lossConfigSchema.safeParse(cfg, { reportInput: true });
+  if (r.success) return [];
+  const type = (cfg as { type?: unknown } | null)?.type;
+  // The issues of the option that `type` selects are relative to that option's object schema.
+  const option = lossConfigSchema.options.find((o) => o.shape.type.value === type);
+  return issueLines(option ?? lossConfigSchema, r.error.issues, prefix);
 }
 
 function fail(message: string): never {

@@ -36,6 +36,7 @@ import {
   nonNegativeCheck,
   expectShape,
   expectTensor,
+  runChecks,
   type ValueCheck,
 } from './checks.js';
 
@@ -168,6 +169,32 @@ export class GHMC {
 
     const thresholds = this.harmonizer.thresholds;
     return harmonizedLoss(pred, reduction, (x) => {
+      // The value checks run (one read-back) before the bin lookup: a one-hot target outside {0, 1} would
+      // otherwise index outside the threshold table and fail inside the gather kernel, naming no argument.
+      if (validate)
+        runChecks(LOSS, () => {
+          const checks: ValueCheck[] = [];
+          checks.push(finiteCheck('pred', x, 'finite logits (no NaN or Infinity)'));
+          if (labels) {
+            const l = target;
+            checks.push({
+              arg: 'target',
+              expected: `labels in [-1, C=${c}] (C = background, -1 = no class)`,
+              count: stableSum(tf.cast(tf.logicalOr(tf.less(l, -1), tf.greater(l, c)), 'float32')),
+              details: [
+                { label: 'min', value: tf.min(l) as tf.Scalar },
+                { label: 'max', value: tf.max(l) as tf.Scalar },
+              ],
+            });
+          } else {
+            checks.push(binaryCheck('target', target));
+          }
+          if (labelWeight !== undefined) {
+            checks.push(finiteCheck('labelWeight', labelWeight, 'finite values'));
+            checks.push(nonNegativeCheck('labelWeight', labelWeight));
+          }
+          return checks;
+        });
       const slots = thresholds.slots;
       // t: [N, C] float 0/1; valid: [N, C] or [N, 1], 1 where the label weight is > 0 (weights are >= 0).
       const t = labels ? tf.cast(tf.oneHot(target as tf.Tensor1D, c), 'float32') : tf.cast(target, 'float32');
@@ -183,30 +210,8 @@ export class GHMC {
       const slot = nearestEdgeSlot(g, M, blockOffset, valid === undefined ? 0 : 2 * slots);
       const index = placeInBins(z, slot, thresholds);
       const numValid = valid === undefined ? tf.scalar(n * c) : tf.mul(stableSum(valid), rowWeights ? c : 1);
-      const checks: ValueCheck[] = [];
-      if (validate) {
-        checks.push(finiteCheck('pred', x, 'finite logits (no NaN or Infinity)'));
-        if (labels) {
-          const l = target;
-          checks.push({
-            arg: 'target',
-            expected: `labels in [-1, C=${c}] (C = background, -1 = no class)`,
-            count: stableSum(tf.cast(tf.logicalOr(tf.less(l, -1), tf.greater(l, c)), 'float32')),
-            details: [
-              { label: 'min', value: tf.min(l) as tf.Scalar },
-              { label: 'max', value: tf.max(l) as tf.Scalar },
-            ],
-          });
-        } else {
-          checks.push(binaryCheck('target', target));
-        }
-        if (labelWeight !== undefined) {
-          checks.push(finiteCheck('labelWeight', labelWeight, 'finite values'));
-          checks.push(nonNegativeCheck('labelWeight', labelWeight));
-        }
-      }
       // Per-element weights, pre-multiplied by the reduction's factor: d loss / d x = wScaled * (sigmoid(x) - y).
-      const { wScaled } = this.harmonizer.weigh(index, numValid, checks, {
+      const { wScaled } = this.harmonizer.weigh(index, numValid, [], {
         mean: reduction === 'mean',
         recordWeights: this.recordWeights,
       });

@@ -39,7 +39,7 @@ export interface HarmonizerOptions {
   bins: number;
   /** EMA momentum in [0, 1); 0 disables the state. */
   momentum: number;
-  /** Factor on the loss, finite. */
+  /** Factor on the loss, finite and >= 0. */
   lossWeight: number;
 }
 
@@ -72,8 +72,11 @@ export class Harmonizer {
   ) {
     this.density = new GradientDensity(loss, options.bins, options.momentum);
     this.lossWeight = options.lossWeight;
-    if (typeof this.lossWeight !== 'number' || !Number.isFinite(this.lossWeight)) {
-      throw new Error(`${loss}: \`lossWeight\` must be a finite number, got ${String(this.lossWeight)}`);
+    if (typeof this.lossWeight !== 'number' || !Number.isFinite(this.lossWeight) || this.lossWeight < 0) {
+      throw new Error(
+        `${loss}: \`lossWeight\` must be a finite number >= 0, got ${String(this.lossWeight)}` +
+          (this.lossWeight < 0 ? ' (a negative weight would maximise the loss)' : ''),
+      );
     }
     this.thresholds = thresholdsOf(options.bins);
   }

@@ -1,9 +1,16 @@
 /**
  * Crash-safe file replacement: write to a temp file in the same folder, fsync it, rename it over the
  * target, fsync the folder. A reader sees the old file or the new one, never a torn one.
+ *
+ * The temp file is `.<target name>.<pid>.<milliseconds>.tmp`. A process killed between creating it and the
+ * rename (kill -9, power loss) leaves it behind; `removeOrphanTempFiles` removes such files later.
  */
 import { promises as fs } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
+import { isProcessRunning } from '../utils/processes.js';
+
+/** A temp file name of `writeFileAtomic`: target name, writer pid, time. */
+const TEMP_FILE = /^\.(.+)\.(\d+)\.(\d+)\.tmp$/;
 
 /** Test seam: called after the temp file is written and synced, before the rename. Throwing aborts the write. */
 export type BeforeRenameHook = (target: string, tempPath: string) => void | Promise<void>;
@@ -19,7 +26,7 @@ export async function writeFileAtomic(
   options: AtomicWriteOptions = {},
 ): Promise<void> {
   const dir = dirname(target);
-  const temp = join(dir, `.${basename(target)}.${process.pid}.${Date.now()}.tmp`);
+  const temp = join(dir, `.${basename(target)}.${process.pid}.${Date.now()}.tmp`); // matches TEMP_FILE
   const handle = await fs.open(temp, 'w');
   try {
     try {
@@ -48,4 +55,30 @@ export async function syncDir(dir: string): Promise<void> {
   } finally {
     await handle?.close();
   }
+}
+
+/**
+ * Removes the temp files that interrupted `writeFileAtomic` calls left in `dir`: those of a writer that no
+ * longer runs, and those of this process (whose pid may be a killed predecessor's, as in a restarted
+ * container). Call it only when no write of this process into `dir` is in flight (in a run folder: under its
+ * lock, between checkpoint writes). Returns the paths removed.
+ */
+export async function removeOrphanTempFiles(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = TEMP_FILE.exec(name);
+    if (m === null) continue;
+    const pid = Number(m[2]);
+    if (pid !== process.pid && isProcessRunning(pid)) continue;
+    await fs.rm(join(dir, name), { force: true });
+    removed.push(join(dir, name));
+  }
+  return removed;
 }

@@ -24,7 +24,7 @@ import type { ImageGroundTruth } from '../detector/targets.js';
 import { DataParallel } from '../engine/dataParallel/dataParallel.js';
 import type { GradientResult, Replica } from '../engine/dataParallel/replica.js';
 import { buildLoss } from '../losses/index.js';
-import { loadCheckpoint } from './checkpoint.js';
+import { findResumableCheckpoint } from './checkpoint.js';
 import { detectorTrainable, type DetectorBatch } from './detectorTrainable.js';
 import { clipCoefficient, globalNorm } from './gradClip.js';
 import { localGradients, type GradientFn } from './gradients.js';
@@ -78,7 +78,8 @@ export async function createReplica(c: DetectorReplicaConfig): Promise<Replica<D
   const lrAt = lrSchedule(rule.schedule);
   const optimizer = new SgdMomentum(trainable.variables, rule.optimizer);
   let iter = 0;
-  const ckpt = c.resumeFrom === null ? null : await loadCheckpoint(c.resumeFrom);
+  // The checkpoint the trainer resumes from: the same choice from the same files (it reports what it skipped).
+  const ckpt = c.resumeFrom === null ? null : (await findResumableCheckpoint(c.resumeFrom)).checkpoint;
   if (ckpt !== null) {
     restoreWeights(trainable, ckpt.weights);
     optimizer.setState(ckpt.optimizer);

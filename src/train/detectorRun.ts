@@ -11,7 +11,7 @@
  * the training split, so the statistics consume neither the training loader's state nor any random state.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseConfig, trainerUpdate, type DataConfig, type GhmdetConfig } from '../config.js';
 import { readCocoDataset } from '../data/coco.js';
@@ -19,12 +19,15 @@ import type { DetectionDataset } from '../data/dataset.js';
 import { ensureShapesDataset, shapesSplitPaths, type ShapesOptions } from '../data/shapes.js';
 import { readVocDataset } from '../data/voc.js';
 import { gradientStatsHook } from '../analysis/gradientStatsHook.js';
+import { describeHolder } from '../utils/fileLock.js';
 import { formatInitReport, initFromModelDir } from '../detector/initFrom.js';
 import { RetinaNet } from '../detector/retinaNet.js';
 import type { CocoEvalResult } from '../eval/cocoEval.js';
 import type { CocoDetection, CocoGroundTruth } from '../eval/cocoTypes.js';
 import { buildLoss } from '../losses/index.js';
+import { writeFileAtomic } from './atomicFile.js';
 import { loadCheckpoint } from './checkpoint.js';
+import { holdRunFolder } from './runLock.js';
 import {
   cocoEvalHook,
   detectImages,
@@ -36,7 +39,7 @@ import { startDataParallelTraining, type DataParallelTraining } from './dataPara
 import { DetectorBatches } from './detectorBatches.js';
 import { detectorTrainable, type DetectorBatch } from './detectorTrainable.js';
 import type { SourcedBatch } from './trainable.js';
-import { CONFIG_FILE, restoreWeights, train, type TrainResult } from './trainer.js';
+import { CONFIG_FILE, refuseUnlessResumable, restoreWeights, train, type TrainResult } from './trainer.js';
 
 export const CATEGORIES_FILE = 'categories.json';
 export const EVAL_FILE = 'eval.json';
@@ -59,7 +62,10 @@ export async function loadData(data: DataConfig, log: (line: string) => void = (
             `generating shapes dataset in ${data.root} (${o.train} train / ${o.val} val images` +
               `${reason === 'absent' ? '' : ', replacing the one there, made with other parameters'})`,
           ),
-        (pid) => log(`waiting for process ${pid}, which is generating the shapes dataset in ${data.root}`),
+        (holder) =>
+          log(
+            `waiting for ${describeHolder(holder)}, which is generating the shapes dataset in ${data.root}`,
+          ),
       );
       log(
         `${summary.generated ? 'generated' : 'found'} shapes dataset in ${data.root}: ` +
@@ -150,7 +156,11 @@ export function replicasFor(requested: number, backend: string): { workers: numb
   };
 }
 
-/** Trains, evaluates and writes the run folder; the caller disposes `model`. */
+/**
+ * Trains, evaluates and writes the run folder; the caller disposes `model`. Every check that can refuse the run
+ * (config against the data, the folder's lock, an existing checkpoint without `resume`, a resume on other
+ * categories) passes before anything is written to the run folder.
+ */
 export async function trainDetector(
   input: GhmdetConfig,
   options: TrainDetectorOptions,
@@ -158,10 +168,35 @@ export async function trainDetector(
   const log = options.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const data = await loadData(input.data, log);
   const config = bindCategories(input, data.train);
-  const model = buildModel(config);
+  const categories: RunCategory[] = data.train.categories.map((c) => ({ id: c.id, name: c.name }));
+  const requested = options.workers ?? config.train.workers;
+  if (!Number.isInteger(requested) || requested < 1)
+    throw new Error(`trainDetector: workers must be an integer >= 1, got ${requested}`);
+  const source = DetectorBatches.forTraining(data.train, {
+    batchSize: config.data.batch_size,
+    flipRatio: config.data.flip_ratio,
+    seed: config.data.seed,
+    preprocess: config.model.preprocess,
+  });
+  const rule = trainerUpdate(config.train, source.batchesPerEpoch);
+  const periodicImages =
+    config.eval.interval > 0 ? await loadDatasetImages(data.val, config.eval.max_images ?? undefined) : [];
+
+  await mkdir(options.runDir, { recursive: true });
+  const lock = await holdRunFolder(options.runDir, log);
+  let model: RetinaNet | null = null;
   let statsBatch: SourcedBatch<DetectorBatch> | null = null;
   let parallel: DataParallelTraining | null = null;
   try {
+    await refuseUnlessResumable(options.runDir, options.resume ?? false);
+    const categoriesFile = join(options.runDir, CATEGORIES_FILE);
+    const recorded = options.resume ? await readRunCategories(options.runDir) : null;
+    if (recorded !== null && JSON.stringify(recorded) !== JSON.stringify(categories))
+      throw new Error(
+        `train: ${categoriesFile} records the categories ${describeCategories(recorded)}, but the dataset has ` +
+          `${describeCategories(categories)}; resume with the run's own dataset, or train in a new folder`,
+      );
+    model = buildModel(config);
     log(
       `model: RetinaNet, ${model.numParameters().toLocaleString('en-US')} parameters, ${config.model.numClasses} classes`,
     );
@@ -169,23 +204,13 @@ export async function trainDetector(
     const resuming = options.resume === true && (await loadCheckpoint(options.runDir)) !== null;
     if (config.model.init_from !== undefined && !resuming)
       log(formatInitReport(await initFromModelDir(model, config.model.init_from)));
-    const source = DetectorBatches.forTraining(data.train, {
-      batchSize: config.data.batch_size,
-      flipRatio: config.data.flip_ratio,
-      seed: config.data.seed,
-      preprocess: config.model.preprocess,
-    });
-    const rule = trainerUpdate(config.train, source.batchesPerEpoch);
-    const periodicImages =
-      config.eval.interval > 0 ? await loadDatasetImages(data.val, config.eval.max_images ?? undefined) : [];
-    const categories: RunCategory[] = data.train.categories.map((c) => ({ id: c.id, name: c.name }));
-    await mkdir(options.runDir, { recursive: true });
-    await writeFile(join(options.runDir, CATEGORIES_FILE), JSON.stringify(categories, null, 2) + '\n');
+    if (recorded === null) await writeFileAtomic(categoriesFile, JSON.stringify(categories, null, 2) + '\n');
     const t = config.train;
+    const m = model;
     const gradStats =
       t.grad_stats_interval > 0
         ? gradientStatsHook({
-            model,
+            model: m,
             runDir: options.runDir,
             every: t.grad_stats_interval,
             batch: async () => {
@@ -199,9 +224,6 @@ export async function trainDetector(
             },
           })
         : null;
-    const requested = options.workers ?? config.train.workers;
-    if (!Number.isInteger(requested) || requested < 1)
-      throw new Error(`trainDetector: workers must be an integer >= 1, got ${requested}`);
     const { workers, note } = replicasFor(requested, tf.getBackend());
     if (note !== null) log(note);
     if (workers > 1) {
@@ -218,6 +240,7 @@ export async function trainDetector(
     }
     const trainResult = await train(detectorTrainable(model), source, {
       runDir: options.runDir,
+      runLock: lock,
       ...rule,
       ...(parallel !== null ? { gradients: parallel.gradients } : {}),
       logInterval: t.log_interval,
@@ -238,7 +261,7 @@ export async function trainDetector(
     log(`evaluating on ${data.val.images.length} validation images`);
     const valImages = await loadDatasetImages(data.val);
     const { result, detections } = evaluateDetector(model, data.val, valImages);
-    await writeFile(
+    await writeFileAtomic(
       join(options.runDir, EVAL_FILE),
       JSON.stringify(
         { iter: trainResult.iteration, stats: result.stats, statsNames: result.statsNames },
@@ -246,15 +269,58 @@ export async function trainDetector(
         2,
       ) + '\n',
     );
-    await writeFile(join(options.runDir, VAL_RESULTS_FILE), JSON.stringify(detections));
+    await writeFileAtomic(join(options.runDir, VAL_RESULTS_FILE), JSON.stringify(detections));
     return { config, model, data, train: trainResult, evaluation: result, detections };
   } catch (err) {
-    model.dispose();
+    (model as RetinaNet | null)?.dispose();
     throw err;
   } finally {
     (statsBatch as SourcedBatch<DetectorBatch> | null)?.dispose();
     await (parallel as DataParallelTraining | null)?.close();
+    await lock.release();
   }
+}
+
+function describeCategories(categories: readonly RunCategory[]): string {
+  return `[${categories.map((c) => `${c.id} ${c.name}`).join(', ')}]`;
+}
+
+/** The run's `categories.json`, or null when it has none; throws, naming the file, when it is damaged. */
+export async function readRunCategories(runDir: string): Promise<RunCategory[] | null> {
+  const path = join(runDir, CATEGORIES_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(
+      `${path} is damaged: it is not valid JSON (${(err as Error).message}); it maps the model's classes to ` +
+        "the dataset's category ids: restore it, or write it again from the training annotations",
+    );
+  }
+  const ok =
+    Array.isArray(json) &&
+    json.length > 0 &&
+    json.every(
+      (c: unknown) =>
+        typeof c === 'object' &&
+        c !== null &&
+        Number.isInteger((c as RunCategory).id) &&
+        typeof (c as RunCategory).name === 'string',
+    );
+  if (!ok)
+    throw new Error(
+      `${path} is damaged: expected a non-empty list of {id, name} categories, got ${text.slice(0, 60)}; ` +
+        "it maps the model's classes to the dataset's category ids: restore it, or write it again from the " +
+        'training annotations',
+    );
+  return (json as RunCategory[]).map((c) => ({ id: c.id, name: c.name }));
 }
 
 export interface LoadedRun {
@@ -267,12 +333,22 @@ export interface LoadedRun {
 /** Rebuilds a run's model from its `config.json` and loads the weights of its current checkpoint. */
 export async function loadRun(runDir: string): Promise<LoadedRun> {
   const configPath = join(runDir, CONFIG_FILE);
-  let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(await readFile(configPath, 'utf8'));
+    text = await readFile(configPath, 'utf8');
   } catch (err) {
     throw new Error(
       `${runDir} is not a run folder: ${configPath} could not be read (${(err as Error).message})`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(
+      `${configPath} is damaged: it is ${text === '' ? 'empty' : `not valid JSON (${(err as Error).message})`}; ` +
+        "it holds the run's resolved config, without which the model cannot be rebuilt: restore it from a " +
+        'backup, or write the config the run was trained with there',
     );
   }
   const config = parseConfig(json, configPath);
@@ -288,12 +364,21 @@ export async function loadRun(runDir: string): Promise<LoadedRun> {
   }
   let categories: RunCategory[];
   try {
-    categories = JSON.parse(await readFile(join(runDir, CATEGORIES_FILE), 'utf8')) as RunCategory[];
-  } catch {
-    categories = Array.from({ length: config.model.numClasses }, (_, k) => ({
-      id: k + 1,
-      name: config.model.classNames?.[k] ?? String(k),
-    }));
+    // A run folder without categories.json (written by an early version) maps class k to id k + 1.
+    categories =
+      (await readRunCategories(runDir)) ??
+      Array.from({ length: config.model.numClasses }, (_, k) => ({
+        id: k + 1,
+        name: config.model.classNames?.[k] ?? String(k),
+      }));
+    if (categories.length !== config.model.numClasses)
+      throw new Error(
+        `${join(runDir, CATEGORIES_FILE)} lists ${categories.length} categories, the model has ` +
+          `${config.model.numClasses} classes (${configPath}); the run folder mixes two runs`,
+      );
+  } catch (err) {
+    model.dispose();
+    throw err;
   }
   return { config, model, categories, iteration: ckpt.iteration };
 }

@@ -40,8 +40,11 @@ export class RunLog {
     await fs.appendFile(this.path, JSON.stringify(record) + '\n');
   }
 
-  /** All records, in order (an absent file reads as none; a torn last line is ignored). */
-  async read(): Promise<LogRecord[]> {
+  /**
+   * All records, in order (an absent file reads as none). A torn last line (a process killed while appending)
+   * is ignored; any other line that is not a JSON record is damage, reported to `onDamaged` and left out.
+   */
+  async read(onDamaged: (problem: string) => void = () => {}): Promise<LogRecord[]> {
     let text: string;
     try {
       text = await fs.readFile(this.path, 'utf8');
@@ -50,20 +53,30 @@ export class RunLog {
       throw err;
     }
     const out: LogRecord[] = [];
-    for (const line of text.split('\n')) {
-      if (line.trim() === '') continue;
+    const lines = text.split('\n');
+    lines.forEach((line, i) => {
+      if (line.trim() === '') return;
+      let record: unknown;
       try {
-        out.push(JSON.parse(line) as LogRecord);
+        record = JSON.parse(line);
       } catch {
-        // A line cut by a crash; what follows it is rewritten by the resumed run.
+        record = undefined;
       }
-    }
+      const ok =
+        typeof record === 'object' && record !== null && typeof (record as LogRecord).iter === 'number';
+      if (ok) out.push(record as LogRecord);
+      // The last line without its newline was cut by a kill; what it held is logged again by the resumed run.
+      else if (i < lines.length - 1) onDamaged(`${this.path} line ${i + 1} is damaged (not a JSON record)`);
+    });
     return out;
   }
 
-  /** Drops records with `iter > iteration` (written after the checkpoint a run resumes from). */
-  async truncateAfter(iteration: number): Promise<void> {
-    const kept = (await this.read()).filter((r) => r.iter <= iteration);
+  /**
+   * Drops records with `iter > iteration` (written after the checkpoint a run resumes from), and damaged lines,
+   * each reported to `onDamaged`.
+   */
+  async truncateAfter(iteration: number, onDamaged: (problem: string) => void = () => {}): Promise<void> {
+    const kept = (await this.read(onDamaged)).filter((r) => r.iter <= iteration);
     await writeFileAtomic(this.path, kept.map((r) => JSON.stringify(r) + '\n').join(''));
   }
 }

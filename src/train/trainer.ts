@@ -15,12 +15,20 @@ import * as tf from '@tensorflow/tfjs-core';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { Random } from '../utils/random.js';
-import { writeFileAtomic } from './atomicFile.js';
-import { loadCheckpoint, saveCheckpoint, type SavedTensor } from './checkpoint.js';
+import type { HeldLock } from '../utils/fileLock.js';
+import { removeOrphanTempFiles, writeFileAtomic } from './atomicFile.js';
+import {
+  findResumableCheckpoint,
+  hasCheckpoint,
+  saveCheckpoint,
+  type CheckpointData,
+  type SavedTensor,
+} from './checkpoint.js';
 import { clipCoefficient, globalNorm } from './gradClip.js';
 import { localGradients, type GradientFn } from './gradients.js';
 import { SgdMomentum, type SgdOptions } from './optimizer.js';
 import { Progress } from './progress.js';
+import { holdRunFolder } from './runLock.js';
 import { RunLog, type TrainRecord } from './runLog.js';
 import { lrSchedule, type LrScheduleOptions } from './schedule.js';
 import type { BatchSource, JsonValue, NamedVariable, Trainable } from './trainable.js';
@@ -47,13 +55,21 @@ export interface TrainerOptions<B> {
   logInterval?: number;
   /** Save a checkpoint every this many iterations (0: only at the end). Default 0. */
   checkpointInterval?: number;
-  /** Checkpoints kept in the folder. Default 1. */
+  /** Checkpoints kept in the folder (a resume falls back to an older one when the newest is damaged). Default 2. */
   keepCheckpoints?: number;
   /** Call `evaluate` every this many iterations and at the end (0: never). Default 0. */
   evalInterval?: number;
   evaluate?: EvalHook;
-  /** Continue from the folder's checkpoint. Without it, a folder that has one is an error. Default false. */
+  /**
+   * Continue from the folder's checkpoint (the newest intact one, saying which damaged files were passed over).
+   * Without it, a folder that has one is an error. Default false.
+   */
   resume?: boolean;
+  /**
+   * The run folder's lock (src/train/runLock.ts) when the caller already holds it; otherwise `train` takes it
+   * for the session and releases it at the end. A folder held by another process is an error naming it.
+   */
+  runLock?: HeldLock;
   /** The resolved configuration, written to `config.json` when the run starts fresh. */
   config?: JsonValue;
   /** Gradient computation; default `localGradients(model)`. */
@@ -175,25 +191,29 @@ export async function train<B>(
   const lrAt = lrSchedule(options.schedule);
   const { runDir } = options;
   await fs.mkdir(runDir, { recursive: true });
-  const log = new RunLog(join(runDir, LOG_FILE));
-  const optimizer = new SgdMomentum(model.variables, options.optimizer);
-  const gradients = options.gradients ?? localGradients(model);
-
-  let iter = 0;
-  let epoch = 0;
-  let lastCheckpoint: number | null = null;
-  const existing = await loadCheckpoint(runDir);
   let progress: Progress | null = null;
   const say =
     options.message ??
     ((line: string) => (progress ? progress.message(line) : process.stderr.write(line + '\n')));
+  const lock = options.runLock ?? (await holdRunFolder(runDir, say));
+  const log = new RunLog(join(runDir, LOG_FILE));
+  let optimizer: SgdMomentum | null = null;
+
+  let iter = 0;
+  let epoch = 0;
+  let lastCheckpoint: number | null = null;
 
   try {
-    if (existing !== null && !options.resume)
-      throw new Error(
-        `train: ${runDir} already holds a checkpoint (iteration ${existing.iteration}); ` +
-          'resume it (--resume) or choose another run folder (--out)',
-      );
+    // Every check that can refuse the session runs before anything is written to the folder.
+    await refuseUnlessResumable(runDir, options.resume ?? false);
+    let existing: CheckpointData | null = null;
+    if (options.resume) {
+      const found = await findResumableCheckpoint(runDir);
+      existing = found.checkpoint;
+      for (const line of found.skipped)
+        say(`${line}; resuming from the newest intact checkpoint, iteration ${existing!.iteration}`);
+    }
+    optimizer = new SgdMomentum(model.variables, options.optimizer);
     if (existing !== null) {
       restoreWeights(model, existing.weights);
       optimizer.setState(existing.optimizer);
@@ -204,10 +224,14 @@ export async function train<B>(
           throw new Error('train: the checkpoint has no random state but this run uses a Random');
         options.random.setState(existing.randomState);
       }
+    }
+    const gradients = options.gradients ?? localGradients(model);
+    await removeOrphanTempFiles(runDir);
+    if (existing !== null) {
       iter = existing.iteration;
       epoch = existing.epoch;
       lastCheckpoint = iter;
-      await log.truncateAfter(iter);
+      await log.truncateAfter(iter, (problem) => say(`${problem}; it is left out of the log`));
       say(`resuming ${runDir} from iteration ${iter} (epoch ${epoch})`);
     } else {
       if (options.resume) say(`no checkpoint in ${runDir}; starting from iteration 0`);
@@ -224,13 +248,13 @@ export async function train<B>(
           iteration: iter,
           epoch,
           weights: savedWeights(model),
-          optimizer: optimizer.getState(),
+          optimizer: optimizer!.getState(),
           modelState: model.getState(),
           loaderState: source.getState(),
           randomState: options.random?.getState() ?? null,
         },
         {
-          keep: options.keepCheckpoints ?? 1,
+          keep: options.keepCheckpoints ?? 2,
           ...(options.checkpointBeforeRename ? { beforeRename: options.checkpointBeforeRename } : {}),
         },
       );
@@ -279,7 +303,7 @@ export async function train<B>(
         if (!Number.isFinite(loss) || !Number.isFinite(norm))
           throw new NonFiniteLossError(iter + 1, loss, terms, norm, lastCheckpoint);
         const lr = lrAt(iter);
-        optimizer.step(grads, lr, clipCoefficient(norm, maxNorm));
+        optimizer!.step(grads, lr, clipCoefficient(norm, maxNorm));
       } finally {
         tf.dispose(grads);
       }
@@ -328,6 +352,18 @@ export async function train<B>(
     return { iteration: iter, epoch, stopped, lastLoss, seconds: (performance.now() - t0) / 1000, lastEval };
   } finally {
     progress?.finish();
-    optimizer.dispose();
+    optimizer?.dispose();
+    if (options.runLock === undefined) await lock.release();
   }
+}
+
+/**
+ * Throws unless a session may start in `runDir`: a folder that holds a checkpoint is continued only with
+ * `resume` (a fresh run would overwrite it). Reads only.
+ */
+export async function refuseUnlessResumable(runDir: string, resume: boolean): Promise<void> {
+  if (resume || !(await hasCheckpoint(runDir))) return;
+  throw new Error(
+    `train: ${runDir} already holds a checkpoint; resume it (--resume) or choose another run folder (--out)`,
+  );
 }

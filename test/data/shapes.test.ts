@@ -182,8 +182,8 @@ test('ensureShapesDataset: concurrent calls generate once; a live lock holder is
     // Two calls at once in one process: one generates, the other waits and finds it.
     const waits: number[] = [];
     const results = await Promise.all([
-      ensureShapesDataset(dir, tiny, undefined, (pid) => waits.push(pid)),
-      ensureShapesDataset(dir, tiny, undefined, (pid) => waits.push(pid)),
+      ensureShapesDataset(dir, tiny, undefined, (h) => waits.push(h!.pid)),
+      ensureShapesDataset(dir, tiny, undefined, (h) => waits.push(h!.pid)),
     ]);
     assert.deepEqual(results.map((r) => r.generated).sort(), [false, true]);
     assert.deepEqual(waits, [process.pid]);
@@ -206,8 +206,8 @@ test('ensureShapesDataset: concurrent calls generate once; a live lock holder is
     // Another live process holds the lock: the call waits; once that process dies, its lock is stale and taken over.
     await writeFile(lock, String(child.pid));
     let waitedFor = 0;
-    const pending = ensureShapesDataset(dir, { ...tiny, seed: 4 }, undefined, (pid) => {
-      waitedFor = pid;
+    const pending = ensureShapesDataset(dir, { ...tiny, seed: 4 }, undefined, (h) => {
+      waitedFor = h!.pid;
       child.kill();
     });
     const r = await pending;

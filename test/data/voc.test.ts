@@ -111,6 +111,23 @@ test('VOC: bad input is an error naming the file, the object and the problem', a
       xml(10, 10, obj('cat', [12, 1, 14, 5])),
       /a\.xml: object 1: box \[11, 0, 14, 5\] \(xyxy\) lies entirely outside the 10x10 image/,
     ],
+    [
+      xml(
+        10,
+        10,
+        obj('cat', [1, 1, 5, 5]) +
+          obj('cat', [1, 1, 5, 5]).replace('<name>cat</name>', '<name>cat</name><name>dog</name>'),
+      ),
+      /a\.xml: object 2: 2 <name> elements \("cat", "dog"\), expected one per <object>/,
+    ],
+    [
+      xml(10, 10, obj('cat', [1, 1, 5, 5]).replace('</object>', '<bndbox><xmin>2</xmin></bndbox></object>')),
+      /a\.xml: object 1 \("cat"\): 2 <bndbox> elements, expected one per <object>/,
+    ],
+    [
+      xml(10, 10, obj('cat', [1, 1, 5, 5]).replace('<xmin>1</xmin>', '<xmin>1</xmin><xmin>2</xmin>')),
+      /a\.xml: object 1: <bndbox\/xmin> appears 2 times, expected once/,
+    ],
   ];
   for (const [text, re] of cases) {
     const root = await vocDir({ a: text }, ['a']);
@@ -119,6 +136,15 @@ test('VOC: bad input is an error naming the file, the object and the problem', a
     } finally {
       await rm(root, { recursive: true, force: true });
     }
+  }
+  const dup = await vocDir({ a: xml(10, 10, ''), b: xml(10, 10, '') }, ['a', 'b', ' a']);
+  try {
+    await assert.rejects(
+      readVocDataset({ root: dup, split: 'trainval', classes: ['cat'] }),
+      /trainval\.txt: line 3 lists "a" again \(first on line 1\); each image must be listed once/,
+    );
+  } finally {
+    await rm(dup, { recursive: true, force: true });
   }
   const root = await vocDir({ a: xml(10, 10, '') }, ['a', 'b']);
   try {

@@ -50,7 +50,8 @@ test('empty ground truth (no images, no categories, or no annotations): every nu
     { images: [], annotations: [], categories: [] },
     { images: [{ id: 1 }], annotations: [], categories: [{ id: 1 }] },
   ]) {
-    const r = evaluateCoco(gt, [det({})]);
+    // (allowExtraImages: with no images in the ground truth, the detection's image is not in it)
+    const r = evaluateCoco(gt, [det({})], { allowExtraImages: true });
     assert.deepEqual(r.stats, new Array(12).fill(-1));
   }
 });
@@ -72,18 +73,39 @@ test('a category without GT is -1 and left out of the means, even with detection
   close(r.stats[AP]!, 1, 'AP (category 1 only)');
 });
 
-test('detections of unknown images or categories are ignored', () => {
+test('detections of unknown categories are ignored; of unknown images, an error unless allowExtraImages', () => {
   const gt = groundTruth([{ category_id: 1 }, { category_id: 2, image_id: 2 }]);
   const dets = [det({}), det({ category_id: 2, image_id: 2, score: 0.3 })];
   const base = evaluateCoco(gt, dets);
-  const extra = evaluateCoco(gt, [
-    det({ image_id: 77, score: 0.99 }),
+  const otherCategory = evaluateCoco(gt, [
     ...dets,
     det({ category_id: 3, score: 0.99, bbox: [50, 50, 5, 5] }),
   ]);
-  assert.deepEqual(extra.stats, base.stats);
-  assert.deepEqual(extra.perCategory, base.perCategory);
-  assert.deepEqual(Object.keys(extra.perCategory), ['1', '2']);
+  assert.deepEqual(otherCategory.stats, base.stats);
+  assert.deepEqual(Object.keys(otherCategory.perCategory), ['1', '2']);
+  const extra = [det({ image_id: 77, score: 0.99 }), ...dets, det({ image_id: 78 }), det({ image_id: 77 })];
+  // pycocotools' loadRes asserts that every result's image is in the ground truth.
+  assert.throws(
+    () => evaluateCoco(gt, extra),
+    new RegExp(
+      '^Error: Results do not correspond to current coco set: 3 of 5 detections have an image_id that is not ' +
+        'in the ground truth \\(2 images\\): 77, 78; .*same split',
+    ),
+  );
+  const allowed = evaluateCoco(gt, extra.filter((d) => d.image_id !== 78).slice(0, 3), {
+    allowExtraImages: true,
+  });
+  assert.deepEqual(allowed.stats, base.stats);
+  assert.deepEqual(allowed.perCategory, base.perCategory);
+});
+
+test('duplicate annotation ids are an error (pycocotools keys annotations by id and would score another set)', () => {
+  const gt = groundTruth([{ bbox: [0, 0, 10, 10] }, { bbox: [20, 20, 10, 10] }, { bbox: [40, 40, 10, 10] }]);
+  gt.annotations[2]!.id = 2;
+  assert.throws(
+    () => evaluateCoco(gt, [det({})]),
+    /^Error: gt\.annotations\[2\]\.id: 2 repeats gt\.annotations\[1\]\.id; .*unique id/,
+  );
 });
 
 test('maxDets applies per image AND category: a low-scored TP of another category still counts at maxDets 1', () => {

@@ -63,3 +63,31 @@ test('ghmdet eval: summary table and --json on a reference vector', async () => 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('ghmdet eval: detections of images not in the ground truth are an error; --allow-extra-images ignores them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ghmdet-eval-'));
+  try {
+    const gt = join(dir, 'gt.json');
+    const dt = join(dir, 'dt.json');
+    writeFileSync(
+      gt,
+      JSON.stringify({
+        images: [{ id: 1 }],
+        categories: [{ id: 1 }],
+        annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 10, 10], area: 100, iscrowd: 0 }],
+      }),
+    );
+    const hit = { image_id: 1, category_id: 1, bbox: [0, 0, 10, 10], score: 0.9 };
+    writeFileSync(dt, JSON.stringify([hit, { ...hit, image_id: 7 }]));
+    await assert.rejects(
+      captured(['--gt', gt, '--dt', dt]),
+      /Results do not correspond to current coco set: 1 of 2 detections have an image_id that is not in the ground truth \(1 images\): 7; .*--allow-extra-images/,
+    );
+    const allowed = await captured(['--gt', gt, '--dt', dt, '--json', '--allow-extra-images']);
+    assert.equal(allowed.code, 0);
+    // one true positive: AP 1 (to the float error of pycocotools' interpolation)
+    assert.ok(Math.abs((JSON.parse(allowed.out) as { stats: number[] }).stats[0]! - 1) < 1e-12);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -43,6 +43,14 @@ test('parseLossConfig: errors name the field, the expectation and the value', ()
   assert.throws(() => parseLossConfig({ type: 'L1Loss', bins: 3 }), /type "L1Loss" has unknown field `bins`/);
   assert.throws(() => parseLossConfig({ type: 'CrossEntropyLoss' }), /field `use_sigmoid`: .*expected true/);
   assert.throws(() => parseLossConfig(null), /buildLoss: loss config: .*expected an object/);
+  assert.throws(
+    () => parseLossConfig({ type: 'FocalLoss', loss_weight: -1 }),
+    /field `loss_weight`: .*>=0.*got -1 \(type "FocalLoss"\)/,
+  );
+  assert.throws(
+    () => parseLossConfig({ type: 'GHMC', bin: 10 }),
+    /type "GHMC" has unknown field `bin`; did you mean `bins`\?/,
+  );
 });
 
 for (const backend of ['cpu', 'wasm']) {

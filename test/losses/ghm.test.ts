@@ -146,6 +146,41 @@ for (const backend of ['cpu', 'wasm']) {
           ),
         /`target` must hold one-hot values 0 or 1/,
       ],
+      // Values that would index outside the bin tables: the checks run before the bin lookup.
+      [
+        () =>
+          ghmc.call(
+            x,
+            tf.tensor2d([
+              [-13, 0],
+              [0, 1],
+            ]),
+          ),
+        /GHMC: `target` must hold one-hot values 0 or 1; got 1 element/,
+      ],
+      [
+        () =>
+          ghmc.call(
+            x,
+            tf.tensor2d([
+              [7, 0],
+              [0, NaN],
+            ]),
+          ),
+        /GHMC: `target` must hold one-hot values 0 or 1; got 2 elements/,
+      ],
+      [
+        () =>
+          ghmc.call(
+            x,
+            y,
+            tf.tensor2d([
+              [NaN, 1],
+              [1, 1],
+            ]),
+          ),
+        /GHMC: `labelWeight` must hold finite values; got 1 element/,
+      ],
       [() => ghmc.call(x, tf.tensor1d([0, 3], 'int32')), /`target` must hold labels in \[-1, C=2\].*max 3/],
       [() => ghmc.call(x, tf.tensor1d([-2, 1], 'int32')), /labels in \[-1, C=2\].*min -2/],
       [() => ghmc.call(x, tf.tensor1d([0, 1])), /labels \[N\] have dtype float32, expected int32/],
@@ -196,6 +231,11 @@ for (const backend of ['cpu', 'wasm']) {
     assert.throws(() => new GHMC({ momentum: 1 }), /GHMC: `momentum` must be in \[0, 1\), got 1/);
     assert.throws(() => new GHMR({ mu: 0 }), /GHMR: `mu` must be a finite number > 0, got 0/);
     assert.throws(() => new GHMR({ bins: 1.5 }), /GHMR: `bins` must be an integer >= 1, got 1.5/);
+    assert.throws(
+      () => new GHMC({ lossWeight: -1 }),
+      /GHMC: `lossWeight` must be a finite number >= 0, got -1/,
+    );
+    assert.throws(() => new GHMR({ lossWeight: -0.5 }), /GHMR: `lossWeight` must be a finite number >= 0/);
     // forward and forward+backward leave nothing behind
     for (let i = 0; i < 2; i++) {
       tf.dispose(ghmc.call(x, y));

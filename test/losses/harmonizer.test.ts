@@ -53,7 +53,7 @@ test('Harmonizer.weigh: a failed check throws before the EMA state changes; stat
   assert.deepEqual(restored.getState(), saved);
   assert.throws(
     () => new Harmonizer('test', { bins: 4, momentum: 0.5, lossWeight: NaN }, thresholdsOf, 1),
-    /test: `lossWeight` must be a finite number, got NaN/,
+    /test: `lossWeight` must be a finite number >= 0, got NaN/,
   );
   index.dispose();
 });

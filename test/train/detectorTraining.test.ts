@@ -5,7 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config.js';
@@ -34,6 +34,14 @@ const TINY = {
   },
   eval: { interval: 2, max_images: 2 },
 };
+
+/** Every file of a folder (not recursive) with its bytes. */
+async function folderBytes(folder: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const f of (await readdir(folder)).sort())
+    out[f] = (await readFile(join(folder, f))).toString('base64');
+  return out;
+}
 
 function tinyConfig() {
   return parseConfig({ ...TINY, data: { ...TINY.data, root: join(dir, 'shapes') } });
@@ -160,7 +168,82 @@ test('ghmdet train writes a run folder; ghmdet predict detects with it and draws
     assert.ok(d.score >= 0 && d.score <= 1);
   }
   assert.deepEqual((await readdir(drawDir)).sort(), ['000001.png', '000002.png', '000003.png']);
+  assert.deepEqual(JSON.parse(await readFile(join(dir, 'results.images.json'), 'utf8')), [
+    { id: 1, file_name: join(valImages, '000001.png') },
+    { id: 2, file_name: join(valImages, '000002.png') },
+    { id: 3, file_name: join(valImages, '000003.png') },
+  ]);
+
+  // A folder mixing numbered and other names: the others are numbered after the largest number, and the map
+  // of file names to ids is written beside the results and named on stderr.
+  const mixed = join(dir, 'mixed');
+  await mkdir(mixed);
+  await copyFile(join(valImages, '000001.png'), join(mixed, '2.png'));
+  await copyFile(join(valImages, '000002.png'), join(mixed, 'a.png'));
+  const err: string[] = [];
+  process.stderr.write = ((chunk: string) => err.push(String(chunk)) > 0) as typeof process.stderr.write;
+  try {
+    const mixedOut = join(dir, 'mixed.json');
+    assert.equal(
+      await predictCommand(['--run', runDir, '--images', mixed, '--out', mixedOut, '--score-thr', '0']),
+      0,
+    );
+    // (the tiny model may detect nothing above its score threshold: every detection's id is in the map)
+    const mapped = JSON.parse(await readFile(join(dir, 'mixed.images.json'), 'utf8')) as { id: number }[];
+    for (const d of JSON.parse(await readFile(mixedOut, 'utf8')) as { image_id: number }[])
+      assert.ok(mapped.some((m) => m.id === d.image_id));
+    assert.deepEqual(JSON.parse(await readFile(join(dir, 'mixed.images.json'), 'utf8')), [
+      { id: 2, file_name: join(mixed, '2.png') },
+      { id: 3, file_name: join(mixed, 'a.png') },
+    ]);
+    assert.match(
+      err.join(''),
+      /image ids: 1 from file names, 1 numbered after them; the map is in .*mixed\.images\.json/,
+    );
+    // --out into a folder that does not exist fails before the model is loaded and any image is read.
+    err.length = 0;
+    await assert.rejects(
+      predictCommand(['--run', runDir, '--images', mixed, '--out', join(dir, 'nowhere', 'r.json')]),
+      /--out .*nowhere\/r\.json: the folder .*nowhere does not exist; create it first/,
+    );
+    assert.doesNotMatch(err.join(''), /loaded|detecting/);
+  } finally {
+    process.stderr.write = origErr;
+  }
   await assert.rejects(trainCommand(['--config', configFile, '--out', runDir]), /already holds a checkpoint/);
+  // A refused train writes nothing into the folder, not even the categories of its own (other) dataset.
+  const otherConfig = join(dir, 'other.json');
+  await writeFile(
+    otherConfig,
+    JSON.stringify({
+      ...TINY,
+      model: { ...TINY.model, numClasses: 2 },
+      data: {
+        ...TINY.data,
+        root: join(dir, 'shapes-other'),
+        shapes: { ...TINY.data.shapes, classes: ['cross', 'circle'] },
+      },
+    }),
+  );
+  const before = await folderBytes(runDir);
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    await assert.rejects(
+      trainCommand(['--config', otherConfig, '--out', runDir]),
+      /already holds a checkpoint; resume it \(--resume\) or choose another run folder/,
+    );
+    await assert.rejects(
+      trainCommand(['--config', otherConfig, '--out', runDir, '--resume']),
+      /categories\.json records the categories \[1 circle, 2 square, 3 triangle, 4 cross\], but the dataset has \[1 cross, 2 circle\]/,
+    );
+  } finally {
+    process.stderr.write = origErr;
+  }
+  assert.deepEqual(
+    await folderBytes(runDir),
+    before,
+    'the refused commands changed nothing in the run folder',
+  );
 
   // ghmdet eval --run: the checkpoint on the validation split, in pycocotools' layout; same numbers as eval.json.
   const printed: string[] = [];

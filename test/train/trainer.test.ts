@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Random } from '../../src/utils/random.js';
@@ -227,4 +229,104 @@ test('restoreWeights: a checkpoint of another model is rejected, naming the tens
     /linear\.weight has shape \[2,2\] in the checkpoint, expected \[4,1\]/,
   );
   model.dispose();
+});
+
+test('train: a run folder is held by one training at a time; a lock of a dead process is taken over', async () => {
+  await tf.setBackend('cpu');
+  await withDir(async (dir) => {
+    const a = new ToyModel(1);
+    const b = new ToyModel(1);
+    // Two trainings started together into one folder: the second is refused, naming the holder.
+    const results = await Promise.allSettled([
+      train(a, new ToySource(2), options(dir, { maxIters: 4 })),
+      train(b, new ToySource(2), options(dir, { maxIters: 4 })),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected'],
+    );
+    const err = (results[1] as PromiseRejectedResult).reason as Error;
+    assert.match(
+      err.message,
+      new RegExp(`run folder ${dir} is in use by process ${process.pid} on this host`),
+    );
+    const log = await new RunLog(join(dir, 'log.jsonl')).read();
+    assert.deepEqual(
+      log.map((r) => r.iter),
+      [2, 4],
+      'one writer: every record once',
+    );
+    assert.equal(existsSync(join(dir, 'train.lock')), false, 'the lock is released');
+    // A lock left by a killed process (its pid no longer runs) is taken over, saying so.
+    await writeFile(
+      join(dir, 'train.lock'),
+      JSON.stringify({ pid: 999999999, host: hostname(), command: 'ghmdet train', startedAt: 'x' }),
+    );
+    const said: string[] = [];
+    const r = await train(b, new ToySource(2), {
+      ...options(dir, { maxIters: 6, resume: true }),
+      message: (l) => said.push(l),
+    });
+    assert.equal(r.iteration, 6);
+    assert.ok(
+      said.some((l) => /took over .*train\.lock from process 999999999 .*no longer runs/.test(l)),
+      said.join('\n'),
+    );
+    a.dispose();
+    b.dispose();
+  });
+});
+
+test('train: a resume from a damaged last checkpoint falls back to the newest intact one, saying so, and ends bitwise equal', async () => {
+  await tf.setBackend('cpu');
+  const full = await withDir(async (dir) => {
+    const model = new ToyModel(3);
+    await train(model, new ToySource(4), options(dir));
+    const w = model.weights();
+    model.dispose();
+    return w;
+  });
+  await withDir(async (dir) => {
+    const a = new ToyModel(3);
+    await train(
+      a,
+      new ToySource(4),
+      options(dir, { stopAtIter: 8, checkpointInterval: 4, keepCheckpoints: 2 }),
+    );
+    a.dispose();
+    const bin = join(dir, 'ckpt-00000008.bin');
+    const bytes = await readFile(bin);
+    bytes[0] = bytes[0]! ^ 1; // same size, one bit
+    await writeFile(bin, bytes);
+    // An orphan temp file of a checkpoint write killed by kill -9.
+    const orphan = join(dir, '.ckpt-00000009.bin.999999999.1.tmp');
+    await writeFile(orphan, 'partial');
+    const said: string[] = [];
+    const b = new ToyModel(77);
+    const r = await train(b, new ToySource(55), {
+      ...options(dir, { resume: true }),
+      message: (l) => said.push(l),
+    });
+    assert.equal(r.iteration, 12);
+    assert.ok(
+      said.some((l) =>
+        /ckpt-00000008\.bin is damaged: its SHA-256 .*resuming from the newest intact checkpoint, iteration 4/.test(
+          l,
+        ),
+      ),
+      said.join('\n'),
+    );
+    assert.deepEqual(
+      b.weights().map((x) => Array.from(x)),
+      full.map((x) => Array.from(x)),
+    );
+    assert.equal(existsSync(orphan), false, 'the orphan temp file is removed on resume');
+    assert.deepEqual((await readdir(dir)).filter((f) => f.startsWith('ckpt-')).sort(), [
+      'ckpt-00000008.bin',
+      'ckpt-00000008.json',
+      'ckpt-00000012.bin',
+      'ckpt-00000012.json',
+    ]);
+    b.dispose();
+  });
 });
