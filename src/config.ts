@@ -180,6 +180,12 @@ export type EvalConfig = z.infer<typeof evalConfigSchema>;
 /** A resolved model section: a complete `RetinaNetConfig`, and where its initial weights come from. */
 export type ModelSection = RetinaNetConfig & { init_from?: string };
 
+/** The `RetinaNetConfig` of a model section (without `init_from`, which says where weights come from). */
+export function retinaNetConfigOf(model: ModelSection): RetinaNetConfig {
+  const { init_from: _from, ...config } = model;
+  return config;
+}
+
 /** A resolved config: every default filled in, `model` a complete `RetinaNetConfig`. */
 export interface GhmdetConfig {
   description?: string;

@@ -13,7 +13,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseConfig, trainerUpdate, type DataConfig, type GhmdetConfig } from '../config.js';
+import {
+  parseConfig,
+  retinaNetConfigOf,
+  trainerUpdate,
+  type DataConfig,
+  type GhmdetConfig,
+} from '../config.js';
 import { readCocoDataset } from '../data/coco.js';
 import type { DetectionDataset } from '../data/dataset.js';
 import { ensureShapesDataset, shapesSplitPaths, type ShapesOptions } from '../data/shapes.js';
@@ -112,7 +118,7 @@ export function bindCategories(config: GhmdetConfig, dataset: DetectionDataset):
 }
 
 export function buildModel(config: GhmdetConfig): RetinaNet {
-  return new RetinaNet(config.model, { seed: config.train.seed, buildLoss });
+  return new RetinaNet(retinaNetConfigOf(config.model), { seed: config.train.seed, buildLoss });
 }
 
 export interface TrainDetectorOptions {

@@ -120,7 +120,11 @@ test('export to mmdetection: iteration schedules, shapes data and GroupNorm head
   const env = parsePythonConfig(text);
   assert.deepEqual(obj(env['runner']), { type: 'IterBasedRunner', max_iters: 9000 });
   assert.deepEqual(obj(env['lr_config'])['by_epoch'], false);
-  assert.deepEqual(obj(env['checkpoint_config']), { interval: 1000, by_epoch: false, max_keep_ckpts: 1 });
+  assert.deepEqual(obj(env['checkpoint_config']), {
+    interval: 1000,
+    by_epoch: false,
+    max_keep_ckpts: config.train.keep_checkpoints,
+  });
   assert.deepEqual(obj(env['evaluation']), { interval: 3000, by_epoch: false, metric: 'bbox' });
   const train = obj(obj(env['data'])['train']);
   assert.deepEqual(train['classes'], ['circle', 'square', 'triangle', 'cross']);
