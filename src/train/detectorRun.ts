@@ -32,7 +32,7 @@ import type { CocoEvalResult } from '../eval/cocoEval.js';
 import type { CocoDetection, CocoGroundTruth } from '../eval/cocoTypes.js';
 import { buildLoss } from '../losses/index.js';
 import { writeFileAtomic } from './atomicFile.js';
-import { loadCheckpoint } from './checkpoint.js';
+import { hasCheckpoint, loadCheckpoint } from './checkpoint.js';
 import { holdRunFolder } from './runLock.js';
 import {
   cocoEvalHook,
@@ -207,7 +207,7 @@ export async function trainDetector(
       `model: RetinaNet, ${model.numParameters().toLocaleString('en-US')} parameters, ${config.model.numClasses} classes`,
     );
     // A resumed run continues from its checkpoint; a new one starts from init_from's weights when given.
-    const resuming = options.resume === true && (await loadCheckpoint(options.runDir)) !== null;
+    const resuming = options.resume === true && (await hasCheckpoint(options.runDir));
     if (config.model.init_from !== undefined && !resuming)
       log(formatInitReport(await initFromModelDir(model, config.model.init_from)));
     if (recorded === null) await writeFileAtomic(categoriesFile, JSON.stringify(categories, null, 2) + '\n');
