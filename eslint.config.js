@@ -1,6 +1,7 @@
 // Flat config: typescript-eslint's recommended rules over the TypeScript sources.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'runs/**', 'data/**', 'docs/**', '.cache/**'] },
@@ -15,4 +16,7 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'warn',
     },
   },
+  // Plain JavaScript scripts: Node's globals; the playground's page and worker: a browser's.
+  { files: ['**/*.mjs', '**/*.js'], languageOptions: { globals: { ...globals.node } } },
+  { files: ['web/**'], languageOptions: { globals: { ...globals.browser, ...globals.worker } } },
 );

@@ -14,7 +14,7 @@
  * `config.json` holds, so `parseConfig(resolved)` gives it back unchanged.
  */
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readModelDirInfo } from './detector/modelDir.js';
 import {
   COCO_R50_CONFIG,

@@ -24,7 +24,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const jsonObject = z.record(z.string(), z.unknown());
 

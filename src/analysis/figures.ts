@@ -20,7 +20,8 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { GradientStats, GhmRegions, NormHistogram } from './gradientStats.js';
 import { focalGradientNorm, ghmWeightAt, smoothL1NormFromAsl1 } from './normCurves.js';
-import { isAbsentMetric, type EvalLogEntry, type RunFolder, type RunLogData } from './runFiles.js';
+import { isAbsentMetric } from './absentMetric.js';
+import type { EvalLogEntry, RunFolder, RunLogData } from './runFiles.js';
 
 /** A figure: a stable id (file-name safe), a title, a one-sentence caption and its Vega-Lite spec. */
 export interface Figure {

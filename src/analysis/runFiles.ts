@@ -23,7 +23,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { basename, join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { GRADIENT_STATS_VERSION, type GradientStats } from './gradientStats.js';
 
 export const RUN_CONFIG_FILE = 'config.json';
@@ -33,16 +33,7 @@ export const ANALYSIS_DIR = 'analysis';
 export const DRAWN_DIR = 'drawn';
 const DRAWN_IMAGE_PATTERN = /\.(png|jpe?g)$/i;
 
-/**
- * The value COCO evaluation gives a metric with nothing to measure (pycocotools' -1: no ground truth in the
- * slice, e.g. APl when no object is large). Such a value is absent, never a number to plot or average.
- */
-export const ABSENT_METRIC = -1;
-
-/** Whether a metric value is {@link ABSENT_METRIC}. */
-export function isAbsentMetric(value: number): boolean {
-  return value === ABSENT_METRIC;
-}
+export { ABSENT_METRIC, isAbsentMetric } from './absentMetric.js';
 const GRAD_STATS_PATTERN = /^grad_stats_iter_(\d+)\.json$/;
 
 /** `grad_stats_iter_000500.json` for iteration 500 (zero-padded to 6 digits; longer numbers are kept whole). */

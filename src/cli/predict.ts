@@ -112,6 +112,7 @@ async function predict(flags: PredictFlags): Promise<number> {
   const { setupBackend } = await import('../engine/backend.js');
   const { loadRun } = await import('../train/detectorRun.js');
   const { loadModelDir } = await import('../detector/modelDir.js');
+  const { ALL_DETECTIONS } = await import('../detector/retinaNet.js');
   const { drawDetections } = await import('../train/drawDetections.js');
   const { assignImageIds } = await import('../data/imageIds.js');
 
@@ -135,7 +136,7 @@ async function predict(flags: PredictFlags): Promise<number> {
       const imageId = ids.entries[i]!.id;
       const img = await decodeImageFile(file, file);
       const dets = model
-        .detectSync({ data: img.data, width: img.width, height: img.height })
+        .detectSync({ data: img.data, width: img.width, height: img.height }, ALL_DETECTIONS)
         .filter((d) => d.score >= scoreThr);
       for (const d of dets)
         results.push({

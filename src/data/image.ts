@@ -7,13 +7,9 @@
 import sharp, { type OutputInfo } from 'sharp';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { RgbImage } from './sample.js';
 
-export interface RgbImage {
-  /** [height, width, 3] row-major RGB, values 0..255. */
-  data: Uint8Array;
-  width: number;
-  height: number;
-}
+export type { RgbImage } from './sample.js';
 
 /**
  * Decodes an image file to RGB. `expected` (the size the annotation file records) is checked when given.

@@ -14,20 +14,13 @@
  */
 import { join } from 'node:path';
 import { Random } from '../utils/random.js';
-import type { DetectionDataset, DatasetImage } from './dataset.js';
-import { decodeImageFile, type RgbImage } from './image.js';
-import {
-  IMAGENET_MEAN,
-  IMAGENET_STD,
-  flipBoxesXyxy,
-  flipImageHorizontal,
-  keepRatioSize,
-  normalizeImage,
-  padInto,
-  padToDivisor,
-  resizeBilinear,
-  scaleBoxesXyxy,
-} from './transforms.js';
+import type { DetectionDataset } from './dataset.js';
+import { decodeImageFile } from './image.js';
+import { collateSamples, transformSample, type RgbImage } from './sample.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from './transforms.js';
+
+export { transformSample } from './sample.js';
+export type { TransformedSample } from './sample.js';
 
 export interface LoaderOptions {
   /** Images per batch. Default 8. */
@@ -286,22 +279,9 @@ export class DetectionLoader {
     const samples = decoded.map((im, k) =>
       transformSample(im, this.dataset.images[indices[k]!]!, flips[k]!, o),
     );
-    let H: number;
-    let W: number;
-    if (o.padShape !== null) [H, W] = o.padShape;
-    else {
-      H = padToDivisor(Math.max(...samples.map((s) => s.height)), o.sizeDivisor);
-      W = padToDivisor(Math.max(...samples.map((s) => s.width)), o.sizeDivisor);
-    }
-    const B = samples.length;
-    const images = new Float32Array(B * H * W * 3);
-    samples.forEach((s, k) => padInto(images, k, H, W, s.data, s.width, s.height));
+    const batch = collateSamples(samples, o.sizeDivisor, o.padShape);
     return {
-      images,
-      shape: [B, H, W, 3],
-      gtBoxes: samples.map((s) => s.boxes),
-      gtLabels: samples.map((s) => s.labels),
-      gtIgnore: samples.map((s) => s.ignore),
+      ...batch,
       imageIds: indices.map((i) => this.dataset.images[i]!.id),
       scaleFactors: samples.map((s) => [s.scaleX, s.scaleY]),
       imageShapes: samples.map((s) => [s.height, s.width]),
@@ -311,54 +291,4 @@ export class DetectionLoader {
       index,
     };
   }
-}
-
-/** One transformed image: `data: Float32Array [height, width, 3]` normalised, and its boxes `[n, 4]` xyxy. */
-export interface TransformedSample {
-  data: Float32Array;
-  width: number;
-  height: number;
-  boxes: Float32Array;
-  labels: Int32Array;
-  ignore: Uint8Array;
-  scaleX: number;
-  scaleY: number;
-}
-
-/** resize -> flip -> normalise for one decoded image and its annotations (padding is done per batch). */
-export function transformSample(
-  image: RgbImage,
-  record: DatasetImage,
-  flip: boolean,
-  o: Pick<Resolved, 'resizeScale' | 'mean' | 'std'>,
-): TransformedSample {
-  const size = o.resizeScale
-    ? keepRatioSize(image.width, image.height, o.resizeScale)
-    : { width: image.width, height: image.height, scaleX: 1, scaleY: 1 };
-  const data = resizeBilinear(image.data, image.width, image.height, size.width, size.height);
-  const n = record.annotations.length;
-  const boxes = new Float32Array(n * 4);
-  const labels = new Int32Array(n);
-  const ignore = new Uint8Array(n);
-  record.annotations.forEach((a, k) => {
-    boxes.set(a.bboxXyxy, k * 4);
-    labels[k] = a.classIndex;
-    ignore[k] = a.iscrowd || a.difficult === true ? 1 : 0;
-  });
-  scaleBoxesXyxy(boxes, size.scaleX, size.scaleY);
-  if (flip) {
-    flipImageHorizontal(data, size.width, size.height);
-    flipBoxesXyxy(boxes, size.width);
-  }
-  normalizeImage(data, o.mean, o.std);
-  return {
-    data,
-    width: size.width,
-    height: size.height,
-    boxes,
-    labels,
-    ignore,
-    scaleX: size.scaleX,
-    scaleY: size.scaleY,
-  };
 }

@@ -10,7 +10,7 @@
  *    256 ch with P6/P7 from C5, four 256-ch head convs, anchors 32-813 px, 1333x800 inputs), for users with compute.
  * Head, assigner, coder, loss and test settings default to the reference GHM config (spec section 4).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { lossConfigProblems } from '../losses/build.js';
 import { issueLines } from '../utils/configIssues.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../data/transforms.js';

@@ -4,6 +4,10 @@
  * `img_scale` (bilinear, half-pixel centres), normalise `(pixel - mean) / std` with RGB 0..255 constants, pad
  * bottom/right with zeros to a multiple of `size_divisor`.
  *
+ * Inputs (coco-ssd's, plus raw pixels): a `[H, W, 3]` tensor, raw RGB or RGBA pixels (`ImageData` is one:
+ * `{ data, width, height }` with 4 values per pixel), or an image, canvas or video element or an
+ * `ImageBitmap`, read with `tf.browser.fromPixels`, which is only called in a browser or a worker.
+ *
  * Imported models follow their framework: `type: 'torchvision'` sizes the image as torchvision's
  * `GeneralizedRCNNTransform` (see {@link resizedSize}; it normalises 0-1 images with the ImageNet mean/std
  * before a bilinear `F.interpolate(align_corners=False)`, the same result up to float rounding as resizing first
@@ -13,14 +17,20 @@ import * as tf from '@tensorflow/tfjs-core';
 import { keepRatioSize, normalizeImage, padInto, padToDivisor, resizeBilinear } from '../data/transforms.js';
 import type { PreprocessConfig } from './config.js';
 
-/** Raw pixels, row-major, RGB or RGBA (alpha dropped), 0..255. */
+/** Raw pixels, row-major, RGB or RGBA (alpha dropped), 0..255; a browser `ImageData` is one. */
 export interface RawImage {
   data: Uint8Array | Uint8ClampedArray | Float32Array;
   width: number;
   height: number;
-  /** 3 (RGB, default) or 4 (RGBA, e.g. a browser `ImageData`). */
+  /** 3 (RGB) or 4 (RGBA, e.g. `ImageData`). Default: whichever `data.length` matches. */
   channels?: 3 | 4;
 }
+
+/** Browser images, read with `tf.browser.fromPixels`. */
+export type BrowserImage = HTMLImageElement | HTMLCanvasElement | HTMLVideoElement | ImageBitmap;
+
+/** Everything `detect` accepts: a `[H, W, 3]` RGB tensor (uint8 or float 0..255), raw pixels, or a browser image. */
+export type ImageInput = tf.Tensor3D | RawImage | ImageData | BrowserImage;
 
 /** Geometry of a prepared image. */
 export interface ImageMeta {
@@ -57,11 +67,11 @@ export function resizedSize(height: number, width: number, cfg: PreprocessConfig
 }
 
 /**
- * @param image `[H, W, 3]` RGB (uint8 or float 0..255) tensor, or raw pixels.
+ * @param image see {@link ImageInput}.
  * @returns `input: [1, Hp, Wp, 3]` normalised float32 (caller disposes) and its {@link ImageMeta}.
  */
 export function prepareImage(
-  image: tf.Tensor3D | RawImage,
+  image: ImageInput,
   cfg: PreprocessConfig,
 ): { input: tf.Tensor4D; meta: ImageMeta } {
   const { rgb, height: h, width: w } = toRgbArray(image);
@@ -90,7 +100,14 @@ function swapRedBlue(data: Float32Array): void {
   }
 }
 
-function toRgbArray(image: tf.Tensor3D | RawImage): {
+function isRawImage(image: object): image is RawImage {
+  const d = (image as { data?: unknown }).data;
+  return ArrayBuffer.isView(d) && typeof (image as RawImage).width === 'number';
+}
+
+const inBrowser = () => typeof document !== 'undefined' || typeof OffscreenCanvas !== 'undefined';
+
+function toRgbArray(image: ImageInput): {
   rgb: ArrayLike<number>;
   height: number;
   width: number;
@@ -101,15 +118,35 @@ function toRgbArray(image: tf.Tensor3D | RawImage): {
     }
     return { rgb: image.dataSync(), height: image.shape[0], width: image.shape[1] };
   }
-  const c = image.channels ?? 3;
-  if (image.data.length !== image.width * image.height * c) {
+  if (image === null || typeof image !== 'object') {
+    throw new Error(
+      `image is ${String(image)}, expected a [H, W, 3] tensor, ImageData, {data, width, height} pixels or an image element`,
+    );
+  }
+  if (!isRawImage(image)) {
+    if (!inBrowser()) {
+      throw new Error(
+        `image is a ${image.constructor?.name ?? typeof image} without pixel data; outside a browser pass a ` +
+          `[H, W, 3] tensor or {data, width, height} pixels`,
+      );
+    }
+    const t = tf.browser.fromPixels(image as BrowserImage, 3);
+    try {
+      return { rgb: t.dataSync(), height: t.shape[0], width: t.shape[1] };
+    } finally {
+      t.dispose();
+    }
+  }
+  const n = image.width * image.height;
+  const c = image.channels ?? (image.data.length === n * 4 ? 4 : 3);
+  if (image.data.length !== n * c) {
     throw new Error(
       `image.data has ${image.data.length} values, expected width * height * channels = ` +
-        `${image.width} * ${image.height} * ${c}; pass channels: 4 for RGBA pixels`,
+        `${image.width} * ${image.height} * ${c}` +
+        (image.channels === undefined ? ' (or * 4 for RGBA)' : '; pass channels: 4 for RGBA pixels'),
     );
   }
   if (c === 3) return { rgb: image.data, height: image.height, width: image.width };
-  const n = image.width * image.height;
   const rgb = new Float32Array(n * 3);
   for (let i = 0; i < n; i++) {
     rgb[3 * i] = image.data[4 * i]!;

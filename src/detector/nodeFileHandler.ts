@@ -3,15 +3,26 @@
  * (`model.json` + `weights.bin`), for Node without `@tensorflow/tfjs-node` (whose `file://` handler is absent).
  * The files are the ones `tf.io.http` reads in a browser.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { writeFileAtomic } from '../train/atomicFile.js';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
 
-/** @param dir directory holding (or to hold) `model.json` and `weights.bin`; created on save. */
-export function nodeFileHandler(dir: string): tf.io.IOHandler {
+/**
+ * @param path the directory holding (or to hold) `model.json` and `weights.bin`, created on save; or the path
+ *   of a `*.json` model file, whose weights files are read from (and `weights.bin` written to) its directory.
+ */
+export function nodeFileHandler(path: string): tf.io.IOHandler {
+  if (typeof path !== 'string' || path === '')
+    throw new Error(
+      `nodeFileHandler: \`path\` must be a non-empty folder or model.json path, got ${String(path)}`,
+    );
+  const isJson = /\.json$/i.test(path);
+  const dir = isJson ? dirname(path) : path;
+  const jsonName = isJson ? basename(path) : MODEL_JSON;
   return {
     async save(art: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
       await mkdir(dir, { recursive: true });
@@ -25,8 +36,9 @@ export function nodeFileHandler(dir: string): tf.io.IOHandler {
         weightsManifest: [{ paths: [`./${WEIGHTS_BIN}`], weights: art.weightSpecs ?? [] }],
       } as unknown as tf.io.ModelJSON;
       if (art.userDefinedMetadata !== undefined) json.userDefinedMetadata = art.userDefinedMetadata;
-      await writeFile(join(dir, MODEL_JSON), JSON.stringify(json));
-      await writeFile(join(dir, WEIGHTS_BIN), new Uint8Array(weights));
+      // Each file replaced atomically (temp file, fsync, rename), so neither is ever half written.
+      await writeFileAtomic(join(dir, WEIGHTS_BIN), new Uint8Array(weights));
+      await writeFileAtomic(join(dir, jsonName), JSON.stringify(json));
       return {
         modelArtifactsInfo: {
           dateSaved: new Date(),
@@ -36,12 +48,12 @@ export function nodeFileHandler(dir: string): tf.io.IOHandler {
       };
     },
     async load(): Promise<tf.io.ModelArtifacts> {
-      const path = join(dir, MODEL_JSON);
+      const jsonPath = join(dir, jsonName);
       let json: tf.io.ModelJSON;
       try {
-        json = JSON.parse(await readFile(path, 'utf8')) as tf.io.ModelJSON;
+        json = JSON.parse(await readFile(jsonPath, 'utf8')) as tf.io.ModelJSON;
       } catch (e) {
-        throw new Error(`cannot read ${path}: ${(e as Error).message}`);
+        throw new Error(`cannot read ${jsonPath}: ${(e as Error).message}`);
       }
       const manifest = json.weightsManifest ?? [];
       const specs: tf.io.WeightsManifestEntry[] = [];

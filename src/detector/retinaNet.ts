@@ -11,7 +11,7 @@ import { concatLevelAnchors, generateAnchors, type LevelAnchors } from './anchor
 import { ResNetBackbone } from './backbone.js';
 import { parseRetinaNetConfig, type RetinaNetConfig } from './config.js';
 import { Fpn } from './fpn.js';
-import { prepareImage, type RawImage } from './imageInput.js';
+import { prepareImage, type ImageInput } from './imageInput.js';
 import type { LossBuilder } from './lossContract.js';
 import { ParamStore } from './params.js';
 import { postprocessImage, type Detections } from './postprocess.js';
@@ -36,12 +36,49 @@ export interface Detection {
   score: number;
 }
 
-/** Filters of `detect`, applied after the post-processing. */
+/**
+ * Filters of `detect`, applied after the post-processing (whose `test_cfg.score_thr` and `max_per_img` apply
+ * first); the defaults are coco-ssd's.
+ */
 export interface DetectOptions {
-  /** Keep at most this many detections. Default: all (at most `test_cfg.max_per_img`). */
-  maxDetections?: number;
-  /** Keep detections with a score of at least this. Default 0 (only `test_cfg.score_thr` applies). */
+  /** Keep at most this many detections, an integer >= 0 or Infinity. Default 20. */
+  maxNumBoxes?: number;
+  /** Keep detections with a score of at least this, in [0, 1]. Default 0.5. */
   minScore?: number;
+}
+
+/** coco-ssd's defaults of `detect(img, maxNumBoxes = 20, minScore = 0.5)`. */
+export const DETECT_DEFAULTS: Required<DetectOptions> = { maxNumBoxes: 20, minScore: 0.5 };
+
+/** Every detection the post-processing keeps (what COCO evaluation scores). */
+export const ALL_DETECTIONS: Required<DetectOptions> = { maxNumBoxes: Infinity, minScore: 0 };
+
+/** The filters of a `detect` call from either form: `(maxNumBoxes?, minScore?)` or `(options)`. */
+function detectFilters(
+  optionsOrMax: DetectOptions | number | undefined,
+  minScoreArg: number | undefined,
+): Required<DetectOptions> {
+  let maxNumBoxes: number | undefined;
+  let minScore: number | undefined;
+  if (typeof optionsOrMax === 'object' && optionsOrMax !== null) {
+    if (minScoreArg !== undefined)
+      throw new Error('detect: pass either (image, maxNumBoxes, minScore) or (image, options), not both');
+    ({ maxNumBoxes, minScore } = optionsOrMax);
+  } else if (optionsOrMax !== undefined && typeof optionsOrMax !== 'number') {
+    throw new Error(
+      `detect: \`maxNumBoxes\` must be a number or an options object, got ${typeof optionsOrMax}`,
+    );
+  } else {
+    maxNumBoxes = optionsOrMax;
+    minScore = minScoreArg;
+  }
+  maxNumBoxes ??= DETECT_DEFAULTS.maxNumBoxes;
+  minScore ??= DETECT_DEFAULTS.minScore;
+  if (!(maxNumBoxes === Infinity || (Number.isInteger(maxNumBoxes) && maxNumBoxes >= 0)))
+    throw new Error(`detect: \`maxNumBoxes\` must be an integer >= 0 or Infinity, got ${maxNumBoxes}`);
+  if (typeof minScore !== 'number' || !(minScore >= 0 && minScore <= 1))
+    throw new Error(`detect: \`minScore\` must be a number in [0, 1], got ${minScore}`);
+  return { maxNumBoxes, minScore };
 }
 
 /** GHM EMA states (or any loss state) of both losses, for checkpoints. */
@@ -200,19 +237,31 @@ export class RetinaNet {
   }
 
   /**
-   * Detects objects in one image.
+   * Detects objects in one image, as coco-ssd's `model.detect(img, maxNumBoxes = 20, minScore = 0.5)`.
    *
-   * @param image `[H, W, 3]` RGB tensor (uint8 or float in 0..255), or raw RGB/RGBA pixels.
-   * @param options like coco-ssd's `detect(img, maxNumBoxes, minScore)`: keep at most `maxDetections`
-   * (default `test_cfg.max_per_img`) with a score of at least `minScore` (default: no filter beyond `score_thr`).
-   * @returns detections by descending score, boxes in the image's own pixels.
+   * @param image a `[H, W, 3]` RGB tensor (uint8 or float 0..255), `ImageData` or raw `{data, width, height}`
+   *   pixels, or (in a browser) an image, canvas or video element or an `ImageBitmap`.
+   * @param maxNumBoxes keep at most this many detections (default 20); or an options object
+   *   `{ maxNumBoxes, minScore }` ({@link ALL_DETECTIONS} keeps everything the post-processing keeps).
+   * @param minScore keep detections scoring at least this (default 0.5).
+   * @returns detections by descending score: `bbox` [x, y, width, height] in the image's own pixels, `class`
+   *   the class name (`config.classNames`, or the index as a string), `classIndex`, `score`.
    */
-  async detect(image: tf.Tensor3D | RawImage, options: DetectOptions = {}): Promise<Detection[]> {
-    return this.detectSync(image, options);
+  detect(image: ImageInput, maxNumBoxes?: number, minScore?: number): Promise<Detection[]>;
+  detect(image: ImageInput, options: DetectOptions): Promise<Detection[]>;
+  async detect(
+    image: ImageInput,
+    optionsOrMax?: DetectOptions | number,
+    minScore?: number,
+  ): Promise<Detection[]> {
+    return this.detectSync(image, detectFilters(optionsOrMax, minScore));
   }
 
   /** Synchronous {@link detect}. */
-  detectSync(image: tf.Tensor3D | RawImage, options: DetectOptions = {}): Detection[] {
+  detectSync(image: ImageInput, maxNumBoxes?: number, minScore?: number): Detection[];
+  detectSync(image: ImageInput, options: DetectOptions): Detection[];
+  detectSync(image: ImageInput, optionsOrMax?: DetectOptions | number, minScoreArg?: number): Detection[] {
+    const { maxNumBoxes, minScore } = detectFilters(optionsOrMax, minScoreArg);
     const { input, meta } = prepareImage(image, this.config.preprocess);
     let det: Detections;
     try {
@@ -224,9 +273,7 @@ export class RetinaNet {
     const [h, w] = meta.originalSize;
     const names = this.config.classNames;
     const out: Detection[] = [];
-    const maxDetections = options.maxDetections ?? Infinity;
-    const minScore = options.minScore ?? 0;
-    for (let i = 0; i < det.scores.length && out.length < maxDetections; i++) {
+    for (let i = 0; i < det.scores.length && out.length < maxNumBoxes; i++) {
       if (det.scores[i]! < minScore) break;
       const x1 = Math.min(w, Math.max(0, det.boxesXyxy[4 * i]! / sx));
       const y1 = Math.min(h, Math.max(0, det.boxesXyxy[4 * i + 1]! / sy));

@@ -6,7 +6,7 @@
  * `pred/target/weight [N, 4]`; `avgFactor = max(1, #positive anchors)`, ignored by the GHM losses.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { GHMC, type GHMStats } from './ghmC.js';
 import { GHMR } from './ghmR.js';
 import { sigmoidFocalLoss } from './focal.js';

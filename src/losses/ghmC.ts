@@ -27,8 +27,8 @@ import {
   type BinThresholds,
   type GradientDensityState,
 } from './gradientDensity.js';
-import { Harmonizer, harmonizedLoss, type GHMStats } from './harmonizer.js';
-import { checkReduceOptions, stableSum, type ReduceOptions } from './reduce.js';
+import { Harmonizer, harmonizedLoss, type GHMCallOptions, type GHMStats } from './harmonizer.js';
+import { checkReduceOptions, stableSum } from './reduce.js';
 import { softplusStable } from './bce.js';
 import {
   binaryCheck,
@@ -56,7 +56,7 @@ export interface GHMCOptions {
   recordWeights?: boolean;
 }
 
-export type { GHMStats } from './harmonizer.js';
+export type { GHMCallOptions, GHMStats } from './harmonizer.js';
 
 /** The reference (torch float32) gradient norm of a logit z, per target; the thresholds are derived from it. */
 function refNormNegative(z: number): number {
@@ -126,6 +126,9 @@ export class GHMC {
   }
 
   /**
+   * The loss of one call. A bound function (a property, not a method), so `const f = loss.call` and
+   * `asLayersLoss(loss.call)` work.
+   *
    * @param pred logits `[N, C]`, float32, any real value.
    * @param target either one-hot `[N, C]` float 0/1 (all zeros = background), or labels `[N]` int32 in [-1, C]:
    *   `0 <= l < C` is class l, `l == C` (background) and `-1` are all-zero rows (mmdetection
@@ -134,10 +137,15 @@ export class GHMC {
    *   valid when its weight is > 0. Default: all valid.
    * @param options `reduction` 'mean' (sum / tot, default), 'sum' or 'none' (per element `[N, C]`, weighted);
    *   `avgFactor` is accepted and ignored; `validate` (default: the constructor's) checks values with one fused
-   *   reduction.
+   *   reduction; `updateState` (default true) keeps the EMA update.
    * @returns the loss, a scalar (or `[N, C]` for 'none').
    */
-  call(pred: tf.Tensor, target: tf.Tensor, labelWeight?: tf.Tensor, options: ReduceOptions = {}): tf.Tensor {
+  readonly call = (
+    pred: tf.Tensor,
+    target: tf.Tensor,
+    labelWeight?: tf.Tensor,
+    options: GHMCallOptions = {},
+  ): tf.Tensor => {
     expectTensor(LOSS, 'pred', pred);
     expectTensor(LOSS, 'target', target);
     if (pred.rank !== 2) {
@@ -214,11 +222,12 @@ export class GHMC {
       const { wScaled } = this.harmonizer.weigh(index, numValid, [], {
         mean: reduction === 'mean',
         recordWeights: this.recordWeights,
+        updateState: options.updateState ?? true,
       });
       const weighted = tf.mul(wScaled, softplusStable(z)); // scale * w * BCEWithLogits(x, y)
       return { weighted, grad: () => tf.mul(wScaled, tf.mul(g, sign)) };
     });
-  }
+  };
 
   /** Statistics of the last call, or null before the first. `weights` (if recorded) is owned by the loss. */
   lastStats(): GHMStats | null {

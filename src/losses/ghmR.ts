@@ -25,8 +25,8 @@ import {
   placeInBins,
   type GradientDensityState,
 } from './gradientDensity.js';
-import { Harmonizer, harmonizedLoss, type GHMStats } from './harmonizer.js';
-import { checkReduceOptions, stableSum, type ReduceOptions } from './reduce.js';
+import { Harmonizer, harmonizedLoss, type GHMCallOptions, type GHMStats } from './harmonizer.js';
+import { checkReduceOptions, stableSum } from './reduce.js';
 import { finiteCheck, nonNegativeCheck, expectShape, expectTensor, type ValueCheck } from './checks.js';
 
 const LOSS = 'GHMR';
@@ -77,14 +77,23 @@ export class GHMR {
   }
 
   /**
+   * The loss of one call. A bound function (a property, not a method), so `const f = loss.call` and
+   * `asLayersLoss(loss.call)` work.
+   *
    * @param pred box deltas `[N, 4]` (or `[N, 4C]`, any shape), float32.
    * @param target encoded targets, same shape.
    * @param labelWeight same shape, >= 0 (1 on positives' coordinates, 0 elsewhere); valid where > 0, and
    *   `tot = max(sum(labelWeight), 1)`. Default: all ones.
-   * @param options `reduction` 'mean' (sum / tot, default), 'sum' or 'none'; `avgFactor` ignored; `validate`.
+   * @param options `reduction` 'mean' (sum / tot, default), 'sum' or 'none'; `avgFactor` ignored; `validate`;
+   *   `updateState` (default true) keeps the EMA update.
    * @returns the loss, a scalar (or per element for 'none').
    */
-  call(pred: tf.Tensor, target: tf.Tensor, labelWeight?: tf.Tensor, options: ReduceOptions = {}): tf.Tensor {
+  readonly call = (
+    pred: tf.Tensor,
+    target: tf.Tensor,
+    labelWeight?: tf.Tensor,
+    options: GHMCallOptions = {},
+  ): tf.Tensor => {
     expectTensor(LOSS, 'pred', pred);
     expectTensor(LOSS, 'target', target);
     if (pred.dtype !== 'float32')
@@ -125,11 +134,12 @@ export class GHMR {
       const { wScaled } = this.harmonizer.weigh(index, weightSum, checks, {
         mean: reduction === 'mean',
         recordWeights: this.recordWeights,
+        updateState: options.updateState ?? true,
       });
       const weighted = tf.mul(wScaled, tf.sub(root, this.mu)); // scale * w * ASL1
       return { weighted, grad: () => tf.mul(wScaled, tf.div(d, root)) };
     });
-  }
+  };
 
   /** Statistics of the last call, or null before the first. `weights` (if recorded) is owned by the loss. */
   lastStats(): GHMStats | null {

@@ -227,8 +227,14 @@ export class GradientDensity {
    * `w = fround(w / n)`. Empty bins get weight 0 and keep their S.
    * @param counts valid elements per bin, length bins.
    * @param tot the normaliser (>= 1), a float32 value.
+   * @param update keep the updated EMA (default true); false computes the same weights and leaves the state
+   *   as it was (evaluation: the loss a training call would give, without moving the training statistics).
    */
-  weightTable(counts: ArrayLike<number>, tot: number): { weights: Float32Array; nNonEmpty: number } {
+  weightTable(
+    counts: ArrayLike<number>,
+    tot: number,
+    update = true,
+  ): { weights: Float32Array; nNonEmpty: number } {
     const m = this.momentum;
     const m32 = Math.fround(m);
     const tot32 = Math.fround(tot);
@@ -240,7 +246,7 @@ export class GradientDensity {
       n++;
       if (m > 0) {
         const s = Math.fround(Math.fround(m32 * this.accSum[j]!) + Math.fround((1 - m) * c));
-        this.accSum[j] = s;
+        if (update) this.accSum[j] = s;
         weights[j] = Math.fround(Math.fround(1 / s) * tot32);
       } else {
         weights[j] = tot / c;

@@ -26,7 +26,17 @@ import {
   isRecordingGradients,
 } from './gradientDensity.js';
 import { packChecks, throwOnFailedChecks, type ValueCheck } from './checks.js';
-import { stableSum, type Reduction } from './reduce.js';
+import { stableSum, type Reduction, type ReduceOptions } from './reduce.js';
+
+/** Options of a GHM loss call: the shared contract's, plus whether the EMA state moves. */
+export interface GHMCallOptions extends ReduceOptions {
+  /**
+   * Keep this call's update of the EMA state; default true. False gives the loss and gradient a training call
+   * would give and leaves the state as it was (evaluation, validation); `asLayersLoss` passes false outside
+   * `model.fit`'s gradient tape.
+   */
+  updateState?: boolean;
+}
 
 /** Statistics of the last call, plus the per-element weights when `recordWeights` is on (owned by the loss). */
 export interface GHMStats extends GradientDensityStats {
@@ -87,13 +97,14 @@ export class Harmonizer {
    * @param index int32, any shape: each element's entry of the index space (from `placeInBins`).
    * @param normaliser float32 scalar: the number of valid elements (GHM-C) or the sum of label weights (GHM-R).
    * @param checks value checks of the inputs, read back with the counts.
-   * @param options `mean`: divide the scale by tot; `recordWeights`: keep the per-element weights in the stats.
+   * @param options `mean`: divide the scale by tot; `recordWeights`: keep the per-element weights in the stats;
+   *   `updateState`: keep the EMA update of this call (default true; false: same weights, state unchanged).
    */
   weigh(
     index: tf.Tensor,
     normaliser: tf.Tensor,
     checks: ValueCheck[],
-    options: { mean: boolean; recordWeights: boolean },
+    options: { mean: boolean; recordWeights: boolean; updateState?: boolean },
   ): Harmonized {
     const thresholds = this.thresholds;
     const slotCounts = countBins(index, thresholds);
@@ -105,7 +116,7 @@ export class Harmonizer {
 
     const binCounts = binCountsOf(values, thresholds, this.validBlocks);
     const tot = Math.max(values[size]!, 1);
-    const { weights, nNonEmpty } = this.density.weightTable(binCounts, tot);
+    const { weights, nNonEmpty } = this.density.weightTable(binCounts, tot, options.updateState ?? true);
     const scale = options.mean ? this.lossWeight / tot : this.lossWeight;
     const wScaled = this.gatherWeights(weights, index, scale);
     const w = options.recordWeights ? this.gatherWeights(weights, index, 1) : null;

@@ -4,10 +4,17 @@
  * All losses share the contract `(pred, target, weight?, { reduction, avgFactor, validate, ...hyper-parameters })`.
  */
 export { GHMC, logitThresholds } from './ghmC.js';
-export type { GHMCOptions, GHMStats } from './ghmC.js';
+export type { GHMCOptions, GHMCallOptions, GHMStats } from './ghmC.js';
 export { GHMR, GHMR_LAST_EDGE } from './ghmR.js';
 export type { GHMROptions } from './ghmR.js';
-export { GradientDensity, binEdges, normThresholds, placeInBins, countBins } from './gradientDensity.js';
+export {
+  GradientDensity,
+  binEdges,
+  normThresholds,
+  placeInBins,
+  countBins,
+  isRecordingGradients,
+} from './gradientDensity.js';
 export type { GradientDensityState, GradientDensityStats, BinThresholds } from './gradientDensity.js';
 export { bceWithLogitsLoss, bceWithLogitsElementwise } from './bce.js';
 export { sigmoidFocalLoss } from './focal.js';
@@ -22,7 +29,7 @@ export type { ASL1Options } from './asl1.js';
 export { weightReduce, stableSum, checkReduceOptions, REDUCTIONS } from './reduce.js';
 export type { Reduction, ReduceOptions } from './reduce.js';
 export { asLayersLoss } from './layersLoss.js';
-export type { LossFunction } from './layersLoss.js';
+export type { LossFunction, LayersLoss, LayersLossOptions } from './layersLoss.js';
 export { buildLoss, parseLossConfig, lossConfigSchema } from './build.js';
 export type {
   BuiltLoss,

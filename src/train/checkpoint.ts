@@ -22,7 +22,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { issueLines } from '../utils/configIssues.js';
 import { removeOrphanTempFiles, writeFileAtomic, type BeforeRenameHook } from './atomicFile.js';
 import type { JsonValue } from './trainable.js';

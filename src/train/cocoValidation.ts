@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { readCocoDataset } from '../data/coco.js';
 import { decodeImageFile, type RgbImage } from '../data/image.js';
 import { toCocoGroundTruth, type DatasetImage, type DetectionDataset } from '../data/dataset.js';
-import type { RetinaNet } from '../detector/retinaNet.js';
+import { ALL_DETECTIONS, type RetinaNet } from '../detector/retinaNet.js';
 import { evaluateCoco, type CocoEvalResult } from '../eval/cocoEval.js';
 import type { CocoDetection, CocoGroundTruth } from '../eval/cocoTypes.js';
 import type { EvalHook } from './trainer.js';
@@ -44,7 +44,10 @@ export function detectImages(
 ): CocoDetection[] {
   const out: CocoDetection[] = [];
   for (const { image, pixels } of images) {
-    for (const d of model.detectSync({ data: pixels.data, width: pixels.width, height: pixels.height })) {
+    for (const d of model.detectSync(
+      { data: pixels.data, width: pixels.width, height: pixels.height },
+      ALL_DETECTIONS,
+    )) {
       const categoryId = categoryIds[d.classIndex];
       if (categoryId === undefined)
         throw new Error(

@@ -5,7 +5,9 @@
  *
  * Run folder: `config.json` (resolved config), `log.jsonl`, `checkpoint.json` + `ckpt-*` (see checkpoint.ts),
  * `categories.json` (class index -> dataset category id and name), and after the final evaluation
- * `eval.json` (COCO stats) and `results_val.json` (validation detections, COCO result format, xywh).
+ * `eval.json` (COCO stats), `results_val.json` (validation detections, COCO result format, xywh) and the final
+ * model as `model.json` + `weights.bin` (TF.js weights manifest + ghmdet config, with the category names as
+ * class names: `loadRetinaNet(runDir)` in Node, `loadRetinaNet('<url>/model.json')` in a browser).
  * With `train.grad_stats_interval` K > 0, `analysis/grad_stats_iter_NNNNNN.json` every K iterations
  * (src/analysis/runFiles.ts), measured on one fixed batch: the first batch of a separate, unflipped loader over
  * the training split, so the statistics consume neither the training loader's state nor any random state.
@@ -25,6 +27,8 @@ import type { DetectionDataset } from '../data/dataset.js';
 import { ensureShapesDataset, shapesSplitPaths, type ShapesOptions } from '../data/shapes.js';
 import { readVocDataset } from '../data/voc.js';
 import { gradientStatsHook } from '../analysis/gradientStatsHook.js';
+import type { ModelSource } from '../detector/modelIO.js';
+import { saveRetinaNet } from '../detector/nodeModelIO.js';
 import { describeHolder } from '../utils/fileLock.js';
 import { formatInitReport, initFromModelDir } from '../detector/initFrom.js';
 import { RetinaNet } from '../detector/retinaNet.js';
@@ -276,6 +280,7 @@ export async function trainDetector(
       ) + '\n',
     );
     await writeFileAtomic(join(options.runDir, VAL_RESULTS_FILE), JSON.stringify(detections));
+    await saveRetinaNet(model, options.runDir, { classNames: categories.map((c) => c.name) });
     return { config, model, data, train: trainResult, evaluation: result, detections };
   } catch (err) {
     (model as RetinaNet | null)?.dispose();
@@ -409,6 +414,20 @@ export async function runValidationInputs(
       val.categories.map((c) => c.id),
     );
     return { gt: groundTruthOf(val, images), dets, iteration };
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * Writes a run's current checkpoint as model files (TF.js weights manifest + ghmdet config) with the class
+ * names of its `categories.json`: into the run folder by default, or to any destination `saveRetinaNet` takes.
+ * For runs trained before the run folder held them.
+ */
+export async function exportRunModel(runDir: string, destination: ModelSource = runDir): Promise<void> {
+  const { model, categories } = await loadRun(runDir);
+  try {
+    await saveRetinaNet(model, destination, { classNames: categories.map((c) => c.name) });
   } finally {
     model.dispose();
   }

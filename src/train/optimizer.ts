@@ -54,7 +54,8 @@ export class SgdMomentum {
     this.weightDecay = weightDecay;
     this.decayNormAndBias = decayNormAndBias;
     this.vars = variables;
-    this.buffers = variables.map((v) => tf.variable(tf.zerosLike(v.variable), false));
+    // tidy: the zeros tensor would outlive the buffer (a variable holds its own reference to the data).
+    this.buffers = variables.map((v) => tf.tidy(() => tf.variable(tf.zerosLike(v.variable), false)));
   }
 
   /** The decay applied to one variable: `weightDecay`, or 0 for rank <= 1 when `decayNormAndBias` is false. */

@@ -3,7 +3,7 @@
  * (`model.head.stacked_convs`, `train.lr_config.step[1]`) and, for an unknown key, the known keys of its
  * section with a suggestion when one is close (`did you mean \`stackedConvs\`?`, see didYouMean.ts).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { didYouMean } from './didYouMean.js';
 
 /** `['train', 'lr_config', 'step', 1]` -> `train.lr_config.step[1]`. */

@@ -26,7 +26,7 @@ test('prepareImage: keep-ratio resize, normalise, zero padding to the size divis
   tf.dispose([img, input]);
 });
 
-test('prepareImage: RGBA raw pixels give the same input as the RGB tensor; bad sizes are explained', async () => {
+test('prepareImage: RGBA raw pixels (ImageData) give the same input as the RGB tensor; bad sizes are explained', async () => {
   await setupBackend({ backend: 'cpu' });
   const w = 10;
   const h = 6;
@@ -37,9 +37,16 @@ test('prepareImage: RGBA raw pixels give the same input as the RGB tensor; bad s
   const a = prepareImage(t, cfg);
   const b = prepareImage({ data: rgba, width: w, height: h, channels: 4 }, cfg);
   assert.deepEqual(b.input.dataSync(), a.input.dataSync());
+  // Without `channels` (as a browser ImageData comes) the length tells RGB from RGBA.
+  const c = prepareImage({ data: new Uint8ClampedArray(rgba), width: w, height: h }, cfg);
+  assert.deepEqual(c.input.dataSync(), a.input.dataSync());
   assert.throws(
-    () => prepareImage({ data: rgba, width: w, height: h }, cfg),
+    () => prepareImage({ data: rgba.subarray(1), width: w, height: h }, cfg),
+    /image.data has 239 values, expected width \* height \* channels = 10 \* 6 \* 3 \(or \* 4 for RGBA\)/,
+  );
+  assert.throws(
+    () => prepareImage({ data: rgba, width: w, height: h, channels: 3 }, cfg),
     /image.data has 240 values, expected width \* height \* channels = 10 \* 6 \* 3; pass channels: 4/,
   );
-  tf.dispose([t, a.input, b.input]);
+  tf.dispose([t, a.input, b.input, c.input]);
 });

@@ -13,6 +13,7 @@ import { setupBackend } from '../../src/engine/backend.js';
 import { loadModelDir, readModelDirInfo } from '../../src/detector/modelDir.js';
 import { loadRetinaNet, saveRetinaNet } from '../../src/detector/modelIO.js';
 import { nodeFileHandler } from '../../src/detector/nodeFileHandler.js';
+import { ALL_DETECTIONS } from '../../src/detector/retinaNet.js';
 
 const MMDET = join('test', 'fixtures', 'parity', 'mmdet_retinanet', 'model');
 
@@ -38,9 +39,9 @@ test('an imported model directory: categories from its metadata; the same detect
     tf.io.http('http://models.test/model/model.json', { fetchFunc: fetchFrom(MMDET) }),
   );
   const image = { data: new Uint8Array(60 * 90 * 3).map((_, i) => (i * 7919) % 256), width: 90, height: 60 };
-  const a = model.detectSync(image);
+  const a = model.detectSync(image, ALL_DETECTIONS);
   assert.ok(a.length > 0);
-  assert.deepEqual(overHttp.detectSync(image), a);
+  assert.deepEqual(overHttp.detectSync(image, ALL_DETECTIONS), a);
   model.dispose();
   overHttp.dispose();
   await assert.rejects(

@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { setupBackend } from '../../src/engine/backend.js';
-import { RetinaNet } from '../../src/detector/retinaNet.js';
+import { ALL_DETECTIONS, RetinaNet } from '../../src/detector/retinaNet.js';
 import { COCO_R50_CONFIG, SHAPES_CONFIG, parseRetinaNetConfig } from '../../src/detector/config.js';
 import { loadRetinaNet, saveRetinaNet } from '../../src/detector/modelIO.js';
 import { nodeFileHandler } from '../../src/detector/nodeFileHandler.js';
@@ -281,9 +282,9 @@ test('training: overfitting one batch, the loss falls, the best detection of eac
   assert.ok(tf.tidy(() => tf.sum(tf.abs(rm)).dataSync()[0]!) > 0);
   // detect() leaks nothing either.
   const img = tf.fill([48, 80, 3], 100) as tf.Tensor3D;
-  await model.detect(img);
+  await model.detect(img, ALL_DETECTIONS);
   const beforeDetect = tf.memory().numTensors;
-  const dets = await model.detect(img);
+  const dets = await model.detect(img, ALL_DETECTIONS);
   assert.equal(tf.memory().numTensors, beforeDetect, 'tensors leaked by detect()');
   for (const d of dets) {
     assert.ok(
@@ -318,8 +319,8 @@ test('save -> load gives identical weights and identical detections (TF.js model
       assert.deepEqual(loaded.namedVariables().get(name)!.dataSync(), v.dataSync(), name);
     }
     const img = tf.tidy(() => tf.mul(tf.randomUniform([64, 64, 3], 0, 1, 'float32', 5), 255)) as tf.Tensor3D;
-    const a = await model.detect(img);
-    const b = await loaded.detect(img);
+    const a = await model.detect(img, ALL_DETECTIONS);
+    const b = await loaded.detect(img, ALL_DETECTIONS);
     assert.ok(a.length > 0, 'expected detections at score_thr 0.001');
     assert.deepEqual(b, a);
     // The same files through TF.js's own browser loader (tf.io.http), served from the folder by a fetch stand-in.
@@ -328,11 +329,36 @@ test('save -> load gives identical weights and identical detections (TF.js model
     const viaHttp = await loadRetinaNet(
       tf.io.http('https://models.example/shapes/model.json', { fetchFunc }),
     );
-    assert.deepEqual(await viaHttp.detect(img), a);
+    assert.deepEqual(await viaHttp.detect(img, ALL_DETECTIONS), a);
     viaHttp.dispose();
+    // coco-ssd's forms: positional (maxNumBoxes, minScore), honoured; the options object gives the same.
     const minScore = a[Math.floor(a.length / 2)]!.score;
-    const filtered = await loaded.detect(img, { maxDetections: 3, minScore });
-    assert.deepEqual(filtered, a.filter((d) => d.score >= minScore).slice(0, 3));
+    const expected = a.filter((d) => d.score >= minScore).slice(0, 3);
+    assert.ok(expected.length > 0 && expected.length <= 3);
+    assert.deepEqual(await loaded.detect(img, 3, minScore), expected);
+    assert.deepEqual(await loaded.detect(img, { maxNumBoxes: 3, minScore }), expected);
+    assert.deepEqual(await loaded.detect(img, 2, 0), a.slice(0, 2));
+    // The defaults are coco-ssd's: at most 20 boxes scoring at least 0.5.
+    assert.deepEqual(await loaded.detect(img), a.filter((d) => d.score >= 0.5).slice(0, 20));
+    await assert.rejects(loaded.detect(img, -1), /`maxNumBoxes` must be an integer >= 0 or Infinity, got -1/);
+    await assert.rejects(loaded.detect(img, 5, 1.5), /`minScore` must be a number in \[0, 1\], got 1.5/);
+    // ImageData-like RGBA pixels (4 values per pixel, no `channels`) give what the RGB tensor gives.
+    const rgb = img.dataSync();
+    const rgba = new Uint8ClampedArray(64 * 64 * 4);
+    for (let p = 0; p < 64 * 64; p++) {
+      for (let c = 0; c < 3; c++) rgba[4 * p + c] = rgb[3 * p + c]!;
+      rgba[4 * p + 3] = 255;
+    }
+    const asBytes = tf.tensor3d(Uint8Array.from(rgba.filter((_, i) => i % 4 !== 3)), [64, 64, 3], 'int32');
+    assert.deepEqual(
+      await loaded.detect({ data: rgba, width: 64, height: 64 }, ALL_DETECTIONS),
+      await loaded.detect(asBytes, ALL_DETECTIONS),
+    );
+    asBytes.dispose();
+    assert.throws(
+      () => loaded.detectSync({} as unknown as tf.Tensor3D),
+      /without pixel data; outside a browser pass a \[H, W, 3\] tensor/,
+    );
     img.dispose();
     loaded.dispose();
     // A config that disagrees with the weights is refused, naming the weight and both shapes.
@@ -395,9 +421,9 @@ test('head norm "BN": shared conv weights, BatchNorm per pyramid level; training
     const loaded = await loadRetinaNet(nodeFileHandler(dir));
     assert.equal(loaded.config.head.norm, 'BN');
     const img = tf.tidy(() => tf.mul(tf.randomUniform([64, 64, 3], 0, 1, 'float32', 7), 255)) as tf.Tensor3D;
-    const a = await model.detect(img);
+    const a = await model.detect(img, ALL_DETECTIONS);
     assert.ok(a.length > 0);
-    assert.deepEqual(await loaded.detect(img), a);
+    assert.deepEqual(await loaded.detect(img, ALL_DETECTIONS), a);
     img.dispose();
     loaded.dispose();
   } finally {
@@ -407,4 +433,53 @@ test('head norm "BN": shared conv weights, BatchNorm per pyramid level; training
   tf.dispose(images);
   opt.dispose();
   model.dispose();
+});
+
+test('model files: Node paths and file:// URLs load; a LayersModel or a GraphModel model.json is named as such', async () => {
+  await setupBackend({ backend: 'cpu' });
+  const { loadRetinaNet: loadNode, saveRetinaNet: saveNode } =
+    await import('../../src/detector/nodeModelIO.js');
+  const model = new RetinaNet({ ...TINY, test_cfg: { score_thr: 0.001, nms_pre: 50, max_per_img: 20 } });
+  const dir = await mkdtemp(join(tmpdir(), 'ghmdet-paths-'));
+  const img = tf.tidy(() => tf.mul(tf.randomUniform([64, 64, 3], 0, 1, 'float32', 9), 255)) as tf.Tensor3D;
+  try {
+    await saveNode(model, dir);
+    const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
+    assert.equal(json.userDefinedMetadata.ghmdet.format, 'TF.js weights manifest + ghmdet config');
+    assert.equal(json.userDefinedMetadata.ghmdet.formatVersion, 1);
+    assert.equal(json.modelTopology, null);
+    const expected = await model.detect(img, ALL_DETECTIONS);
+    for (const source of [dir, join(dir, 'model.json'), pathToFileURL(join(dir, 'model.json')).href]) {
+      const loaded = await loadNode(source);
+      assert.deepEqual(await loaded.detect(img, ALL_DETECTIONS), expected, source);
+      loaded.dispose();
+    }
+    // The browser-safe loader does not read local files and says where to get one that does.
+    await assert.rejects(
+      loadRetinaNet(join(dir, 'model.json')),
+      /no TF.js IO handler for .*import loadRetinaNet from 'ghmdet\/node'/,
+    );
+    // A tf.layers model's files are named for what they are.
+    const layers = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3] })] });
+    const layersDir = join(dir, 'layers');
+    await layers.save(nodeFileHandler(layersDir));
+    layers.dispose();
+    await assert.rejects(
+      loadNode(layersDir),
+      /cannot be loaded: it is a TF.js LayersModel \(Sequential\), not a ghmdet detector; open it with tf.loadLayersModel/,
+    );
+    await writeFile(
+      join(dir, 'graph.json'),
+      JSON.stringify({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [] }),
+    );
+    await assert.rejects(loadNode(join(dir, 'graph.json')), /it is a TF.js GraphModel/);
+    // A later format version is refused with its number.
+    json.userDefinedMetadata.ghmdet.formatVersion = 2;
+    await writeFile(join(dir, 'model.json'), JSON.stringify(json));
+    await assert.rejects(loadNode(dir), /formatVersion 2, expected 1; was it saved by another version/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    img.dispose();
+    model.dispose();
+  }
 });

@@ -91,7 +91,9 @@ test('a damaged file of a run folder: loading the run is refused naming the file
     'config.json',
     'eval.json',
     'log.jsonl',
+    'model.json', // the final model (loadRetinaNet), which loading the run does not read
     'results_val.json',
+    'weights.bin',
   ]);
   const cases: [string, Damage[]][] = [
     ['config.json', ['cut', 'empty', 'garble']],

@@ -18,7 +18,7 @@ import { setupBackend } from '../../src/engine/backend.js';
 import { concatLevelAnchors } from '../../src/detector/anchors.js';
 import { prepareImage } from '../../src/detector/imageInput.js';
 import { loadModelDir } from '../../src/detector/modelDir.js';
-import type { RetinaNet } from '../../src/detector/retinaNet.js';
+import { ALL_DETECTIONS, type RetinaNet } from '../../src/detector/retinaNet.js';
 import {
   DETECTOR_ARCHS,
   FIXTURE_ROOT,
@@ -149,7 +149,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
 
         // detect(): one raw image in, boxes in its own pixels (xywh), against PyTorch on that image alone.
         for (let i = 0; i < f.image_sizes.length; i++) {
-          const got = model.detectSync(rawImage(f, i)).map((d) => ({
+          const got = model.detectSync(rawImage(f, i), ALL_DETECTIONS).map((d) => ({
             box: [d.bbox[0], d.bbox[1], d.bbox[0] + d.bbox[2], d.bbox[1] + d.bbox[3]] as [
               number,
               number,

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { parseConfig } from '../../src/config.js';
 import { setupBackend } from '../../src/engine/backend.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
-import { bindCategories, buildModel, loadData } from '../../src/train/detectorRun.js';
+import { bindCategories, buildModel, loadData, loadRun } from '../../src/train/detectorRun.js';
+import { loadRetinaNet } from '../../src/detector/nodeModelIO.js';
+import { ALL_DETECTIONS } from '../../src/detector/retinaNet.js';
 import { DetectorBatches } from '../../src/train/detectorBatches.js';
 import { detectorTrainable } from '../../src/train/detectorTrainable.js';
 import { RunLog } from '../../src/train/runLog.js';
@@ -118,8 +120,25 @@ test('ghmdet train writes a run folder; ghmdet predict detects with it and draws
     'categories.json',
     'eval.json',
     'results_val.json',
+    'model.json',
+    'weights.bin',
   ])
     assert.ok(files.includes(f), `run folder has ${f}`);
+  // The run's model files give the checkpoint's detections, with the dataset's category names.
+  const fromFiles = await loadRetinaNet(runDir);
+  const fromRun = await loadRun(runDir);
+  const pixels = { data: new Uint8Array(64 * 64 * 3).map((_, i) => (i * 37) % 256), width: 64, height: 64 };
+  const got = await fromFiles.detect(pixels, ALL_DETECTIONS);
+  assert.deepEqual(
+    got,
+    (await fromRun.model.detect(pixels, ALL_DETECTIONS)).map((d) => ({
+      ...d,
+      class: fromRun.categories[d.classIndex]!.name,
+    })),
+  );
+  assert.deepEqual(fromFiles.config.classNames, ['circle', 'square', 'triangle', 'cross']);
+  fromFiles.dispose();
+  fromRun.model.dispose();
   const records = await new RunLog(join(runDir, 'log.jsonl')).read();
   assert.deepEqual(
     records.filter((r) => r.mode === 'train').map((r) => r.iter),

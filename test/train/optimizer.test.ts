@@ -129,3 +129,16 @@ test('SgdMomentum: state round-trips exactly; mismatched state and gradients are
   b.dispose();
   tf.dispose([v1, v2]);
 });
+
+test('SgdMomentum: dispose releases every tensor it made', () => {
+  const v = tf.variable(tf.ones([3, 2]));
+  const before = tf.memory().numTensors;
+  const opt = new SgdMomentum([{ name: 'w', variable: v }], { momentum: 0.9 });
+  const g = tf.onesLike(v);
+  opt.step([g], 0.1);
+  g.dispose();
+  assert.equal(tf.memory().numTensors, before + 1, 'one momentum buffer');
+  opt.dispose();
+  assert.equal(tf.memory().numTensors, before);
+  v.dispose();
+});
