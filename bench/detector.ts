@@ -4,11 +4,12 @@
  *    one loss call per pyramid level) and `'batch'` (one call on all anchors), interleaved step by step;
  *  - where the step's time goes outside the network: target encoding (assigner + coder, JS) per batch;
  *  - `detect()` latency on one image (resize, normalise, forward, post-processing with class-wise NMS);
- *  - a COCO-sized model: `detect()` of an imported R-50 RetinaNet on an 800x1333 image, and peak memory
- *    (bench/importedR50.ts; the model is exported from torchvision once, or given with --r50 DIR).
+ *  - a COCO-sized model: `detect()` of an imported R-50 RetinaNet on an 800x1333 image, and peak memory, in
+ *    Node (bench/importedR50.ts; the model is exported from torchvision once, or given with --r50 DIR) and in
+ *    Chromium (bench/importedR50Browser.ts; --no-browser skips it).
  *
  *   npm run bench:detector [-- --backend wasm|cpu] [--batch 8] [--size 128] [--steps 3]
- *                          [--r50 DIR] [--r50-runs 3] [--only-r50]
+ *                          [--r50 DIR] [--r50-runs 3] [--only-r50] [--no-browser]
  *
  * Shapes preset (4 classes, P3-P5) with GHM-C + GHM-R; inputs are seeded noise with 1-4 boxes of 12-80 px.
  * Figures are medians over the timed steps (one warm-up step each is not timed). Not a test.
@@ -20,6 +21,7 @@ import { ALL_DETECTIONS, RetinaNet } from '../src/detector/retinaNet.js';
 import { setupBackend } from '../src/engine/backend.js';
 import { Random } from '../src/utils/random.js';
 import { benchImportedR50, r50ModelDir } from './importedR50.js';
+import { benchImportedR50Browser } from './importedR50Browser.js';
 import { median, syntheticTargets } from './synthetic.js';
 
 async function main(): Promise<void> {
@@ -34,6 +36,7 @@ async function main(): Promise<void> {
       description: 'timed detect() runs of the R-50 after one warm-up (default 3)',
     },
     'only-r50': { type: 'boolean', description: 'measure the R-50 only' },
+    'no-browser': { type: 'boolean', description: 'skip the R-50 in Chromium' },
   });
   const info = await setupBackend({ backend: stringFlag(args, 'backend') ?? 'wasm' });
   if (args.flags['only-r50'] !== true) await shapesFigures(args, info.name);
@@ -43,7 +46,11 @@ async function main(): Promise<void> {
       'R-50 RetinaNet: NOT RUN: no Python with torch and torchvision to export one (GHMDET_PYTHON, python3); ' +
         'pass --r50 MODEL_DIR (ghmdet import of retinanet_resnet50_fpn)',
     );
-  else await benchImportedR50(dir, intFlag('bench:detector', args, 'r50-runs', 3, 1), console.log);
+  else {
+    const runs = intFlag('bench:detector', args, 'r50-runs', 3, 1);
+    await benchImportedR50(dir, runs, console.log);
+    if (args.flags['no-browser'] !== true) await benchImportedR50Browser(dir, runs, console.log);
+  }
 }
 
 /** The shapes-preset figures: training step by loss granularity, target encoding, detect(). */
