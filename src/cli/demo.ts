@@ -66,6 +66,8 @@ async function demo(flags: DemoFlags): Promise<number> {
   const { loadConfigFile } = await import('../config.js');
   const { setupBackend } = await import('../engine/backend.js');
   const { formatSummary } = await import('../eval/cocoSummary.js');
+  const { formatFoundObjectClass, foundObjectClass } = await import('../eval/foundObjectClass.js');
+  const { toCocoGroundTruth } = await import('../data/dataset.js');
   const { formatDuration } = await import('../train/progress.js');
   const { trainDetector } = await import('../train/detectorRun.js');
   const { drawDetections } = await import('../train/drawDetections.js');
@@ -104,9 +106,12 @@ async function demo(flags: DemoFlags): Promise<number> {
       );
     }
     const seconds = (performance.now() - t0) / 1000;
+    const named = foundObjectClass(toCocoGroundTruth(val), r.detections);
     console.log(formatSummary(r.evaluation.stats));
+    console.log(formatFoundObjectClass(named));
     console.log(
       `\nAP ${r.evaluation.stats[0]!.toFixed(3)}  AP50 ${r.evaluation.stats[1]!.toFixed(3)}  ` +
+        `top class right ${(100 * named.topClassRight).toFixed(1)} %  ` +
         `(${r.train.iteration} iterations, ${val.images.length} validation images, ` +
         `total time ${formatDuration(seconds)})`,
     );

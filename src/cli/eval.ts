@@ -7,6 +7,10 @@
  *   ghmdet eval --run DIR [--data DIR]                                 a run's checkpoint on its validation split
  *   ghmdet eval --model DIR --gt FILE --images DIR                     a model directory on a COCO file's images
  *
+ * Below the table (and in the JSON as `found_share` / `top_class_right`): the share of objects found at IoU 0.5
+ * by a detection of any class, and of those the share whose top-scoring detection has the right class
+ * (src/eval/foundObjectClass.ts).
+ *
  * As pycocotools: detections of an image that is not in the ground truth are an error ("Results do not
  * correspond to current coco set"; `--allow-extra-images` ignores them), and so are duplicate annotation ids.
  *
@@ -15,6 +19,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { CocoEvalResult } from '../eval/cocoEval.js';
+import type { FoundObjectClass } from '../eval/foundObjectClass.js';
 import type { CocoDetection, CocoGroundTruth } from '../eval/cocoTypes.js';
 import {
   EXIT,
@@ -65,7 +70,12 @@ export function command(): Command {
     .addOption(new Option('--images <DIR>', "with --model: the folder --gt's file_names are relative to"))
     .addOption(new Option('--data <DIR>', "with --run: dataset folder, overrides the run config's data.root"))
     .addOption(backendOption())
-    .addOption(new Option('--json', 'print one JSON object {"stats": [...], "per_category": {...}}'))
+    .addOption(
+      new Option(
+        '--json',
+        'print one JSON object {"stats": [...], "per_category": {...}, "found_share": x, "top_class_right": x}',
+      ),
+    )
     .addOption(
       new Option(
         '--allow-extra-images',
@@ -131,19 +141,34 @@ async function loadInputs(flags: EvalFlags): Promise<EvalInputs> {
   return { gt, dets };
 }
 
-/** The `--json` object: the 12 stats and AP@[.50:.95] per category id (-1 for a category without GT). */
-export function resultJson(result: CocoEvalResult): {
+/**
+ * The `--json` object: the 12 stats, AP@[.50:.95] per category id (-1 for a category without GT), and the
+ * found-object shares of `foundObjectClass` (IoU 0.5).
+ */
+export function resultJson(
+  result: CocoEvalResult,
+  named: FoundObjectClass,
+): {
   stats: number[];
   per_category: Record<string, number>;
+  found_share: number;
+  top_class_right: number;
 } {
   const perCategory: Record<string, number> = {};
   for (const [id, c] of Object.entries(result.perCategory)) perCategory[id] = c.ap;
-  return { stats: result.stats, per_category: perCategory };
+  return {
+    stats: result.stats,
+    per_category: perCategory,
+    found_share: named.foundShare,
+    top_class_right: named.topClassRight,
+  };
 }
 
-async function report(result: CocoEvalResult, json: boolean): Promise<void> {
+async function report(result: CocoEvalResult, named: FoundObjectClass, json: boolean): Promise<void> {
   const { formatSummary } = await import('../eval/cocoSummary.js');
-  console.log(json ? JSON.stringify(resultJson(result)) : formatSummary(result.stats));
+  const { formatFoundObjectClass } = await import('../eval/foundObjectClass.js');
+  if (json) console.log(JSON.stringify(resultJson(result, named)));
+  else console.log(`${formatSummary(result.stats)}\n${formatFoundObjectClass(named)}`);
 }
 
 async function evaluate(flags: EvalFlags): Promise<number> {
@@ -163,10 +188,9 @@ async function evaluate(flags: EvalFlags): Promise<number> {
   if (flags.run === undefined && flags.data !== undefined)
     throw new UsageError('--data DIR goes with --run DIR');
   const { evaluateCoco } = await import('../eval/cocoEval.js');
+  const { foundObjectClass } = await import('../eval/foundObjectClass.js');
   const { gt, dets } = await loadInputs(flags);
-  await report(
-    evaluateCoco(gt, dets, { allowExtraImages: flags.allowExtraImages === true }),
-    flags.json === true,
-  );
+  const result = evaluateCoco(gt, dets, { allowExtraImages: flags.allowExtraImages === true });
+  await report(result, foundObjectClass(gt, dets), flags.json === true);
   return EXIT.ok;
 }

@@ -10,13 +10,13 @@
  *    Stage 0 needs no reduction when the stem pools (it is already at stride 4).
  *  - basic block: 3x3 conv-BN-ReLU, 3x3 conv-BN, + shortcut, ReLU; bottleneck: 1x1, 3x3 (strided), 1x1 (x4),
  *    + shortcut, ReLU (torchvision ResNet v1.5 puts the stride on the 3x3).
- * Options for imported PyTorch weights (defaults leave the net as described): `padding: 'symmetric'` pads the
- * strided convs and the max-pool like PyTorch; `norm_eval` / `normRequiresGrad` keep BatchNorm on its running
- * statistics / its affine parameters fixed; `frozen_stages` s freezes the stem and stages 1..s (mmdetection).
+ * Options for imported PyTorch weights (defaults leave the net as described): `norm_eval` / `normRequiresGrad`
+ * keep BatchNorm on its running statistics / its affine parameters fixed; `frozen_stages` s freezes the stem and
+ * stages 1..s (mmdetection).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { backboneStagesError, type BackboneConfig } from './config.js';
-import { ConvBn, padArg, type NormOptions, type Padding } from './layers.js';
+import { ConvBn, type NormOptions } from './layers.js';
 import type { ParamStore } from './params.js';
 
 const BOTTLENECK_EXPANSION = 4;
@@ -25,16 +25,14 @@ function blockOutChannels(cfg: BackboneConfig, width: number): number {
   return cfg.block === 'basic' ? width : width * BOTTLENECK_EXPANSION;
 }
 
-/** Layer options of a stage (0 = the stem, s = stage s) under the config's padding, norm and freezing. */
+/** Layer options of a stage (0 = the stem, s = stage s) under the config's norm and freezing. */
 interface StageLayerOptions {
-  padding: Padding;
   frozen: boolean;
   norm: NormOptions;
 }
 
 function stageLayerOptions(cfg: BackboneConfig, stage: number): StageLayerOptions {
   return {
-    padding: cfg.padding ?? 'same',
     frozen: stage <= (cfg.frozen_stages ?? -1),
     norm: { eval: cfg.norm_eval ?? false, trainable: cfg.normRequiresGrad ?? true },
   };
@@ -55,22 +53,23 @@ class ResidualBlock {
     layer: StageLayerOptions,
   ) {
     const norm = { momentum: cfg.normMomentum, eps: cfg.normEps };
+    const init = { kind: cfg.init };
     const outC = blockOutChannels(cfg, width);
     if (cfg.block === 'basic') {
       this.convs = [
-        new ConvBn(params, `${name}/conv1`, inC, width, 3, stride, true, norm, layer),
-        new ConvBn(params, `${name}/conv2`, width, width, 3, 1, false, norm, layer),
+        new ConvBn(params, `${name}/conv1`, inC, width, 3, stride, true, norm, init, layer),
+        new ConvBn(params, `${name}/conv2`, width, width, 3, 1, false, norm, init, layer),
       ];
     } else {
       this.convs = [
-        new ConvBn(params, `${name}/conv1`, inC, width, 1, 1, true, norm, layer),
-        new ConvBn(params, `${name}/conv2`, width, width, 3, stride, true, norm, layer),
-        new ConvBn(params, `${name}/conv3`, width, outC, 1, 1, false, norm, layer),
+        new ConvBn(params, `${name}/conv1`, inC, width, 1, 1, true, norm, init, layer),
+        new ConvBn(params, `${name}/conv2`, width, width, 3, stride, true, norm, init, layer),
+        new ConvBn(params, `${name}/conv3`, width, outC, 1, 1, false, norm, init, layer),
       ];
     }
     this.shortcut =
       stride !== 1 || inC !== outC
-        ? new ConvBn(params, `${name}/shortcut`, inC, outC, 1, stride, false, norm, layer)
+        ? new ConvBn(params, `${name}/shortcut`, inC, outC, 1, stride, false, norm, init, layer)
         : null;
   }
 
@@ -103,6 +102,7 @@ export class ResNetBackbone {
     readonly cfg: BackboneConfig,
   ) {
     const norm = { momentum: cfg.normMomentum, eps: cfg.normEps };
+    const init = { kind: cfg.init };
     this.stem = new ConvBn(
       params,
       'backbone/stem',
@@ -112,6 +112,7 @@ export class ResNetBackbone {
       2,
       true,
       norm,
+      init,
       stageLayerOptions(cfg, 0),
     );
     let inC = cfg.stemChannels;
@@ -127,7 +128,7 @@ export class ResNetBackbone {
       let down: ConvBn | null = null;
       const blocks: ResidualBlock[] = [];
       if (cfg.downsample === 'conv') {
-        down = new ConvBn(params, `${name}/down`, inC, width, 3, stride, true, norm, layer);
+        down = new ConvBn(params, `${name}/down`, inC, width, 3, stride, true, norm, init, layer);
         inC = width;
         for (let b = 0; b < cfg.blocks[i]!; b++) {
           blocks.push(new ResidualBlock(params, `${name}/block${b}`, cfg, inC, width, 1, layer));
@@ -158,8 +159,7 @@ export class ResNetBackbone {
   apply(images: tf.Tensor4D, training: boolean): tf.Tensor4D[] {
     return tf.tidy(() => {
       let x = this.stem.apply(images, training);
-      // The padded cells never win the max ('symmetric' matches PyTorch's -inf padding).
-      if (this.cfg.stemPool) x = tf.maxPool(x, 3, 2, padArg(this.cfg.padding, 3));
+      if (this.cfg.stemPool) x = tf.maxPool(x, 3, 2, 1); // PyTorch's MaxPool2d(3, 2, padding=1)
       const outs: tf.Tensor4D[] = [];
       for (const stage of this.stages) {
         if (stage.down !== null) x = stage.down.apply(x, training);

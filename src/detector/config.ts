@@ -55,11 +55,12 @@ const backboneSchema = z.strictObject({
   /** BatchNorm epsilon (torchvision's COCO RetinaNet weights run with 0). */
   normEps: z.number().nonnegative(),
   /**
-   * Padding of the strided convolutions and the stem's max-pool. 'same' (default): TensorFlow's SAME, which puts
-   * the extra row and column at the bottom/right. 'symmetric': k // 2 on every side, PyTorch's
-   * `Conv2d(padding=k // 2)` and `MaxPool2d(3, 2, 1)`, what imported PyTorch weights were trained with.
+   * Initialisation of the convolutions: 'kaiming' (normal, fan-out, ReLU gain: mmdetection's ResNet) or
+   * 'pytorch' (PyTorch's `nn.Conv2d` default, U(-b, b) with b = 1 / sqrt(fan_in)). Behind BatchNorm the scale
+   * does not change the forward pass, but it sets the effective step size: a weight's gradient scales with
+   * 1 / |w|, its relative update with lr / |w|^2, so smaller weights learn faster.
    */
-  padding: z.enum(['same', 'symmetric']).optional(),
+  init: z.enum(['kaiming', 'pytorch']),
   /**
    * mmdetection's `norm_eval`: BatchNorm always uses (and never updates) its running statistics, in training too.
    * Default false. Imported models set it: fine-tuning with small batches keeps the pretrained statistics.
@@ -89,8 +90,11 @@ const neckSchema = z.strictObject({
   addExtraConvs: z.enum(['on_input', 'on_output']),
   /** ReLU before each extra conv after the first (torchvision style); mmdetection RetinaNet: false. */
   reluBeforeExtraConvs: z.boolean(),
-  /** Padding of the stride-2 extra convs, as `backbone.padding` (default 'same'). */
-  padding: z.enum(['same', 'symmetric']).optional(),
+  /**
+   * Initialisation of the convolutions: 'xavier' (uniform, zero bias: mmdetection's FPN) or 'pytorch'
+   * (PyTorch's `nn.Conv2d` default: kernel and bias U(-b, b), b = 1 / sqrt(fan_in)).
+   */
+  init: z.enum(['xavier', 'pytorch']),
 });
 
 /**
@@ -239,7 +243,12 @@ const REFERENCE_HEAD: Omit<HeadConfig, 'stackedConvs' | 'featChannels' | 'anchor
 };
 const REFERENCE_TEST: TestConfig = { nms_pre: 1000, score_thr: 0.05, nms_iou: 0.5, max_per_img: 100 };
 
-/** Small detector for ~128x128 synthetic shape images (objects 12-80 px, 4 classes as the shapes generator); the default. */
+/**
+ * Small detector for ~128x128 synthetic shape images (objects 12-80 px, 4 classes as the shapes generator); the
+ * default. Its backbone and FPN start from PyTorch's `nn.Conv2d` initialisation: trained from scratch on the
+ * shapes data it gave 17.1 AP (CE) and 14.4 AP (GHM-C) on the experiment suite where mmdetection's Kaiming /
+ * Xavier initialisation gave 15.0 and 9.6 (seed 0, docs/results.md).
+ */
 export const SHAPES_CONFIG: RetinaNetConfig = {
   numClasses: 4,
   backbone: {
@@ -253,6 +262,7 @@ export const SHAPES_CONFIG: RetinaNetConfig = {
     downsample: 'conv',
     normMomentum: 0.1,
     normEps: 1e-5,
+    init: 'pytorch',
   },
   neck: {
     type: 'FPN',
@@ -261,6 +271,7 @@ export const SHAPES_CONFIG: RetinaNetConfig = {
     numOuts: 3,
     addExtraConvs: 'on_input',
     reluBeforeExtraConvs: false,
+    init: 'pytorch',
   },
   head: {
     ...REFERENCE_HEAD,
@@ -297,6 +308,7 @@ export const COCO_R50_CONFIG: RetinaNetConfig = {
     downsample: 'block',
     normMomentum: 0.1,
     normEps: 1e-5,
+    init: 'kaiming',
   },
   neck: {
     type: 'FPN',
@@ -305,6 +317,7 @@ export const COCO_R50_CONFIG: RetinaNetConfig = {
     numOuts: 5,
     addExtraConvs: 'on_input',
     reluBeforeExtraConvs: false,
+    init: 'xavier',
   },
   head: {
     ...REFERENCE_HEAD,

@@ -7,11 +7,8 @@
  *   P_i = conv3x3(lateral_i)                   (smoothing; no ReLU)
  * Then, when `numOuts > u`, extra levels: the first from C5 (`'on_input'`, mmdetection v2 RetinaNet) or from the
  * last P (`'on_output'`) by a 3x3 stride-2 conv, each following one from the previous extra level by a 3x3
- * stride-2 conv (with a ReLU before it when `reluBeforeExtraConvs`). All convs are Xavier-uniform initialised
- * with zero bias, as in mmdetection. The extra convs pad as `padding` says ('same' by default; 'symmetric' for
- * PyTorch weights: mmdetection's `ConvModule(3, stride=2, padding=1)`, torchvision's `LastLevelP6P7`).
- * torchvision's FPN (`retinanet_resnet50_fpn(_v2)`) is this with `addExtraConvs` 'on_output' (v1: P6 from P5)
- * or 'on_input' (v2: from C5) and `reluBeforeExtraConvs` true.
+ * stride-2 conv (with a ReLU before it when `reluBeforeExtraConvs`). All convs are initialised by `init`:
+ * Xavier-uniform with zero bias, as in mmdetection, or PyTorch's `nn.Conv2d` default.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NeckConfig } from './config.js';
@@ -40,20 +37,16 @@ export class Fpn {
       );
     }
     const c = cfg.outChannels;
-    const xavier = { kind: 'xavier' } as const;
+    const init = { kind: cfg.init };
     for (let i = 0; i < this.numUsed; i++) {
       const inC = inChannels[cfg.startLevel + i]!;
-      this.laterals.push(new Conv2d(params, `neck/lateral${i}`, inC, c, 1, 1, xavier, true));
-      this.smooth.push(new Conv2d(params, `neck/fpn${i}`, c, c, 3, 1, xavier, true));
+      this.laterals.push(new Conv2d(params, `neck/lateral${i}`, inC, c, 1, 1, init, true));
+      this.smooth.push(new Conv2d(params, `neck/fpn${i}`, c, c, 3, 1, init, true));
     }
     for (let i = this.numUsed; i < cfg.numOuts; i++) {
       const inC =
         i === this.numUsed && cfg.addExtraConvs === 'on_input' ? inChannels[inChannels.length - 1]! : c;
-      this.extras.push(
-        new Conv2d(params, `neck/extra${i - this.numUsed}`, inC, c, 3, 2, xavier, true, {
-          padding: cfg.padding ?? 'same',
-        }),
-      );
+      this.extras.push(new Conv2d(params, `neck/extra${i - this.numUsed}`, inC, c, 3, 2, init, true));
     }
   }
 

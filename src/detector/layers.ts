@@ -1,6 +1,7 @@
 /**
- * Convolution, BatchNorm and GroupNorm layers over a {@link ParamStore}, NHWC layout, TF 'same' padding (or
- * PyTorch's symmetric padding, `padding: 'symmetric'`, for imported weights).
+ * Convolution, BatchNorm and GroupNorm layers over a {@link ParamStore}, NHWC layout, with PyTorch's symmetric zero
+ * padding of floor(k / 2) on every side (`nn.Conv2d(..., padding=k // 2)`, as mmdetection's and torchvision's
+ * ResNets and FPNs pad).
  *
  * Only ops with fast gradients on the wasm backend are used (conv2d, add, relu, and `batchNormTraining` with
  * its fused gradient), see `../shared/notes/engine.md` section 4.
@@ -9,40 +10,51 @@ import * as tf from '@tensorflow/tfjs-core';
 import { batchNormTraining } from '../engine/ops/batchNorm.js';
 import type { ParamStore } from './params.js';
 
-/** Weight initialisation of a conv kernel. */
+/** Weight initialisation of a conv kernel (and of its bias, where it has one). */
 export type ConvInit =
-  /** Kaiming normal, fan-out, ReLU gain (mmdetection ResNet convs). */
+  /** Kaiming normal, fan-out, ReLU gain (mmdetection ResNet convs); bias 0. */
   | { kind: 'kaiming' }
-  /** Xavier uniform (mmdetection FPN convs). */
+  /** Xavier uniform (mmdetection FPN convs); bias 0. */
   | { kind: 'xavier' }
-  /** N(0, std^2) (RetinaNet head convs: std 0.01). */
+  /**
+   * PyTorch's default for `nn.Conv2d` (`kaiming_uniform_(a=sqrt(5))`): kernel and bias U(-b, b) with
+   * b = 1 / sqrt(fan_in), fan_in = k * k * cin; a fixed bias value, when given, replaces the draw.
+   */
+  | { kind: 'pytorch' }
+  /** N(0, std^2) (RetinaNet head convs: std 0.01); bias 0. */
   | { kind: 'normal'; std: number };
 
 /**
- * Padding of a convolution: 'same' is TensorFlow's SAME (for stride 2, the extra row and column go to the
- * bottom/right); 'symmetric' pads (k - 1) / 2 on every side, as PyTorch's `Conv2d(padding=k // 2)`. The two agree
- * for stride 1 and differ for stride 2 on even sizes.
+ * The explicit NHWC padding of a k x k convolution: floor(k / 2) zeros on every side of both spatial axes.
+ *
+ * Why not TF's 'same': for stride 1 and odd k they agree, but with stride 2 on an even size 'same' pads
+ * nothing before and one row after, so output cell i looks at input rows 2i..2i+2 (centred on 2i + 1) where
+ * PyTorch's padding looks at 2i-1..2i+1 (centred on 2i). The shift adds up over the stride-2 layers: with
+ * 'same', a stride-8 feature cell y is centred on input pixel 8y + 7 instead of 8y (15 px off at stride 16,
+ * 31 px at stride 32), while the anchors of mmdetection's generator (centre offset 0) sit at 8y. Both paddings
+ * give ceil(n / stride) outputs, so shapes do not change.
  */
-export type Padding = 'same' | 'symmetric';
+export function symmetricPadding(kernelSize: number): [[0, 0], [number, number], [number, number], [0, 0]] {
+  const p = Math.floor(kernelSize / 2);
+  return [
+    [0, 0],
+    [p, p],
+    [p, p],
+    [0, 0],
+  ];
+}
 
 /** Options of a layer beyond its shape. */
 export interface LayerOptions {
-  /** Default 'same'. */
-  padding?: Padding;
   /** Weights trained (default true); false creates them as non-trainable state (frozen stages). */
   trainable?: boolean;
 }
 
-/** The `pad` argument of `tf.conv2d` / `tf.maxPool` for a `k`x`k` window. */
-export function padArg(padding: Padding | undefined, k: number): 'same' | number {
-  return padding === 'symmetric' ? (k - 1) / 2 : 'same';
-}
-
-/** A 2-D convolution: kernel `[k, k, cin, cout]`, optional bias `[cout]`. */
+/** A 2-D convolution: kernel `[k, k, cin, cout]`, optional bias `[cout]`, symmetric padding floor(k / 2). */
 export class Conv2d {
   readonly kernel: tf.Variable;
   readonly bias: tf.Variable | null;
-  private readonly pad: 'same' | number;
+  private readonly padding: ReturnType<typeof symmetricPadding>;
 
   constructor(
     params: ParamStore,
@@ -55,7 +67,6 @@ export class Conv2d {
     bias: boolean | { value: number },
     options: LayerOptions = {},
   ) {
-    this.pad = padArg(options.padding, kernelSize);
     const trainable = options.trainable ?? true;
     const size = kernelSize * kernelSize * inChannels * outChannels;
     let values: Float32Array;
@@ -65,33 +76,32 @@ export class Conv2d {
       const fanIn = kernelSize * kernelSize * inChannels;
       const fanOut = kernelSize * kernelSize * outChannels;
       values = params.uniform(size, Math.sqrt(6 / (fanIn + fanOut)));
+    } else if (init.kind === 'pytorch') {
+      values = params.uniform(size, 1 / Math.sqrt(kernelSize * kernelSize * inChannels));
     } else {
       values = params.normal(size, init.std);
     }
+    let biasValues: Float32Array | null = null;
+    if (bias !== false) {
+      biasValues =
+        bias === true && init.kind === 'pytorch'
+          ? params.uniform(outChannels, 1 / Math.sqrt(kernelSize * kernelSize * inChannels))
+          : new Float32Array(outChannels).fill(bias === true ? 0 : bias.value);
+    }
+    this.padding = symmetricPadding(kernelSize);
     this.kernel = params.add(
       `${name}/kernel`,
       [kernelSize, kernelSize, inChannels, outChannels],
       values,
       trainable,
     );
-    this.bias =
-      bias === false
-        ? null
-        : params.add(
-            `${name}/bias`,
-            [outChannels],
-            new Float32Array(outChannels).fill(bias === true ? 0 : bias.value),
-            trainable,
-          );
+    this.bias = biasValues === null ? null : params.add(`${name}/bias`, [outChannels], biasValues, trainable);
   }
 
-  /**
-   * `x: [B, H, W, inChannels]` -> `[B, ceil(H / stride), ceil(W / stride), outChannels]` ('same'), or
-   * `floor((H - 1) / stride) + 1` rows ('symmetric'; equal for odd kernels).
-   */
+  /** `x: [B, H, W, inChannels]` -> `[B, ceil(H / stride), ceil(W / stride), outChannels]`. */
   apply(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
-      const y = tf.conv2d(x, this.kernel as tf.Tensor4D, this.stride, this.pad);
+      const y = tf.conv2d(x, this.kernel as tf.Tensor4D, this.stride, this.padding);
       return this.bias === null ? y : tf.add(y, this.bias);
     });
   }
@@ -228,20 +238,13 @@ export class ConvBn {
     stride: 1 | 2,
     readonly relu: boolean,
     norm: { momentum: number; eps: number },
-    options: { padding?: Padding; frozen?: boolean; norm?: NormOptions } = {},
+    init: ConvInit = { kind: 'kaiming' },
+    options: { frozen?: boolean; norm?: NormOptions } = {},
   ) {
     const frozen = options.frozen ?? false;
-    this.conv = new Conv2d(
-      params,
-      `${name}/conv`,
-      inChannels,
-      outChannels,
-      kernelSize,
-      stride,
-      { kind: 'kaiming' },
-      false,
-      { padding: options.padding, trainable: !frozen },
-    );
+    this.conv = new Conv2d(params, `${name}/conv`, inChannels, outChannels, kernelSize, stride, init, false, {
+      trainable: !frozen,
+    });
     // A frozen layer's BatchNorm is frozen too (mmdetection's `_freeze_stages`: eval mode, no gradient).
     const normOptions = frozen ? { eval: true, trainable: false } : (options.norm ?? {});
     this.bn = new BatchNorm(params, `${name}/bn`, outChannels, norm.momentum, norm.eps, normOptions);

@@ -141,7 +141,7 @@ export class RetinaNet {
    * @param training batch statistics in BatchNorm (and running-statistics update) when true.
    */
   forward(images: tf.Tensor4D, training: boolean): HeadOutputs {
-    // Backbone stages stop at stride 32; coarser levels (P6, P7) use 'same' padding and accept any size.
+    // Backbone stages stop at stride 32; coarser levels (P6, P7) give ceil(size / 2) and accept any size.
     const maxStride = Math.min(32, Math.max(...this.config.head.anchor_generator.strides));
     if (images.rank !== 4 || images.shape[3] !== 3) {
       throw new Error(`images has shape [${images.shape}], expected [B, H, W, 3] normalised RGB`);

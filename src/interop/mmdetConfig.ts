@@ -8,7 +8,7 @@
  * What mmdetection cannot express is refused with the reason (a ResNet whose stage widths do not double from a
  * base, ghmdet's small-net `downsample: 'conv'` stages, per-level BatchNorm in the head, torchvision's anchor
  * generator, OHEMLoss / ASL1Loss); what it computes differently is written and listed in `notes` (and as comments
- * at the top of the file): TF-style 'same' padding, `loss_granularity: 'batch'`, `init_from`.
+ * at the top of the file): PyTorch-default initialisation, `loss_granularity: 'batch'`, `init_from`.
  *
  * `data.batch_size` is the whole batch: `samples_per_gpu` = batch_size / `gpus`, so `tools/dist_train.sh CONFIG
  * GPUS` trains with ghmdet's batch and learning rate.
@@ -71,10 +71,11 @@ export function mmdetModel(m: ModelSection): { model: Record<string, unknown>; n
         'ResNets: depth 18/34 (basic [2,2,2,2] / [3,4,6,3]) or 50/101/152 (bottleneck [3,4,6,3] / [3,4,23,3] / ' +
         "[3,8,36,3]), widths doubling from a base, a 7x7 stem with max-pool, downsample 'block' (the coco_r50 preset)",
     );
-  if ((b.padding ?? 'same') === 'same' || (m.neck.padding ?? 'same') === 'same')
+  if (b.init === 'pytorch' || m.neck.init === 'pytorch')
     notes.push(
-      "ghmdet pads strided convs TF-style ('same': the extra row/column at the bottom/right); mmdetection pads " +
-        "symmetrically. Imported back, the weights run with padding 'symmetric' (ghmdet import sets it).",
+      "backbone.init / neck.init 'pytorch' (PyTorch's nn.Conv2d default): mmdetection initialises its ResNet with " +
+        "Kaiming and its FPN with Xavier (ghmdet's 'kaiming' / 'xavier'); with an ImageNet backbone only the FPN's " +
+        'initialisation is left to differ.',
     );
   const normCfg: Record<string, unknown> = { type: 'BN', requires_grad: b.normRequiresGrad ?? true };
   if (b.normEps !== 1e-5) normCfg['eps'] = b.normEps;

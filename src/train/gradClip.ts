@@ -5,10 +5,24 @@
  *   `coef < 1`. The trainer reports `total` (the pre-clip norm) in its log.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { heapFloat32, isWasmHeapBackend } from '../engine/kernels/kernelTensors.js';
 
-/** The global L2 norm of `grads` (any shapes), read back as a number. */
+/**
+ * The global L2 norm of `grads` (any shapes), read back as a number. On the wasm backend the squares are
+ * summed in JS over the heap (in float64, one loop per gradient) instead of two kernel calls per gradient and
+ * a read-back; elsewhere with tf ops (float32 sums).
+ */
 export function globalNorm(grads: readonly tf.Tensor[]): number {
   if (grads.length === 0) return 0;
+  const backend = tf.backend();
+  if (isWasmHeapBackend(backend) && grads.every((g) => g.dtype === 'float32')) {
+    let sum = 0;
+    for (const g of grads) {
+      const [heap, start] = heapFloat32(backend, g);
+      for (let i = start, end = start + g.size; i < end; i++) sum += heap[i]! * heap[i]!;
+    }
+    return Math.sqrt(sum);
+  }
   const total = tf.tidy(() => {
     const squares = grads.map((g) => tf.sum(tf.square(g)));
     return tf.sqrt(tf.addN(squares));

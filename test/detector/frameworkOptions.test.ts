@@ -1,7 +1,7 @@
 /**
- * The RetinaNet options imported PyTorch models select (src/detector/config.ts), each on its own: symmetric
- * padding, norm_eval / frozen BatchNorm / frozen_stages, GroupNorm heads, torchvision's anchor generator, box
- * coder and resize rule, to_rgb. The parity tests (test/parity/) check them together against PyTorch.
+ * The RetinaNet options imported PyTorch models select (src/detector/config.ts), each on its own: norm_eval /
+ * frozen BatchNorm / frozen_stages, GroupNorm heads, torchvision's anchor generator, box coder and resize rule,
+ * to_rgb. The parity tests (test/parity/) check them together against PyTorch.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +15,7 @@ import {
 import { decodeBoxes, MAX_LOG_RATIO } from '../../src/detector/boxCoder.js';
 import { COCO_R50_CONFIG, parseRetinaNetConfig } from '../../src/detector/config.js';
 import { prepareImage, resizedSize } from '../../src/detector/imageInput.js';
-import { Conv2d, GroupNorm } from '../../src/detector/layers.js';
+import { GroupNorm } from '../../src/detector/layers.js';
 import { ParamStore } from '../../src/detector/params.js';
 import { RetinaNet } from '../../src/detector/retinaNet.js';
 
@@ -84,37 +84,6 @@ test("torchvision box coder: dw/dh clamped from above only; mmdetection's clamps
   assert.ok(Math.abs(tv[3]! - tv[1]! - 100 * Math.exp(-10)) < 1e-6);
 });
 
-test("padding 'symmetric' is PyTorch's k // 2 on every side; 'same' differs on stride-2 convs of even inputs", async () => {
-  await setupBackend({ backend: 'cpu' });
-  const x = tf.tensor4d(
-    Float32Array.from({ length: 16 }, (_, i) => i + 1),
-    [1, 4, 4, 1],
-  );
-  const params = new ParamStore(1);
-  const init = { kind: 'normal', std: 1 } as const;
-  const sym = new Conv2d(params, 'sym', 1, 1, 3, 2, init, false, { padding: 'symmetric' });
-  const same = new Conv2d(params, 'same', 1, 1, 3, 2, init, false);
-  same.kernel.assign(sym.kernel);
-  const manual = tf.conv2d(
-    tf.pad(x, [
-      [0, 0],
-      [1, 1],
-      [1, 1],
-      [0, 0],
-    ]),
-    sym.kernel as tf.Tensor4D,
-    2,
-    'valid',
-  );
-  const a = sym.apply(x);
-  const b = same.apply(x);
-  assert.deepEqual(a.shape, [1, 2, 2, 1]);
-  assert.deepEqual(a.dataSync(), manual.dataSync());
-  assert.notDeepEqual(b.dataSync(), manual.dataSync());
-  tf.dispose([x, manual, a, b]);
-  params.dispose();
-});
-
 /** A small net with a ResNet-style stem (7x7/2 + max-pool) and bottleneck stages, as imported models have. */
 const SMALL_IMPORTED = {
   numClasses: 3,
@@ -140,28 +109,6 @@ const SMALL_IMPORTED = {
   },
   preprocess: { img_scale: [64, 64] },
 };
-
-test("backbone and neck padding 'symmetric': same variables, different outputs than 'same'", async () => {
-  await setupBackend({ backend: 'cpu' });
-  const same = new RetinaNet(SMALL_IMPORTED, { seed: 4 });
-  const sym = new RetinaNet(
-    {
-      ...SMALL_IMPORTED,
-      backbone: { ...SMALL_IMPORTED.backbone, padding: 'symmetric' },
-      neck: { ...SMALL_IMPORTED.neck, padding: 'symmetric' },
-    },
-    { seed: 4 },
-  );
-  assert.deepEqual([...sym.namedVariables().keys()], [...same.namedVariables().keys()]);
-  const x = tf.randomNormal([1, 64, 64, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
-  const a = sym.forward(x, false);
-  const b = same.forward(x, false);
-  assert.deepEqual(a.featureSizes, b.featureSizes);
-  assert.notDeepEqual(a.clsLogits[0]!.dataSync(), b.clsLogits[0]!.dataSync());
-  tf.dispose([x, ...a.clsLogits, ...a.bboxDeltas, ...b.clsLogits, ...b.bboxDeltas]);
-  same.dispose();
-  sym.dispose();
-});
 
 test('norm_eval: BatchNorm uses and keeps its running statistics in training; normRequiresGrad false freezes gamma/beta', async () => {
   await setupBackend({ backend: 'cpu' });

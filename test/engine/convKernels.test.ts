@@ -32,6 +32,13 @@ const SIDE_PAD: Pad = [
   [0, 2],
   [0, 0],
 ];
+/** PyTorch's `padding=1` (the detector's 3x3 convs): with stride 2 on even sizes, one row each side. */
+const SYMMETRIC_PAD: Pad = [
+  [0, 0],
+  [1, 1],
+  [1, 1],
+  [0, 0],
+];
 
 /** Odd and even sizes, stride 1 and 2, 1x1 and 3x3 (and 5x5, 2x2), batch 1, one channel, both paddings. */
 const CASES: ConvCase[] = [
@@ -50,6 +57,8 @@ const CASES: ConvCase[] = [
   { x: [2, 6, 7, 2], w: [2, 2, 2, 3], stride: 2, pad: 'valid' },
   { x: [1, 5, 6, 2], w: [3, 3, 2, 2], stride: 1, pad: UNEVEN_PAD },
   { x: [1, 5, 6, 2], w: [1, 1, 2, 2], stride: 1, pad: SIDE_PAD },
+  { x: [2, 8, 8, 3], w: [3, 3, 3, 4], stride: 2, pad: SYMMETRIC_PAD },
+  { x: [1, 8, 6, 16], w: [3, 3, 16, 4], stride: 2, pad: SYMMETRIC_PAD, bias: true },
   // Strides > 1 interleave the phases of dX on the wasm heap: one phase per convolution from 32 input
   // channels on (runs of Cin floats, zero phases for 1x1 and stride > kernel), below that the column phases
   // stacked into one convolution per row phase (whole rows); whole rows too when the column stride is 1.
@@ -68,6 +77,7 @@ const CASES: ConvCase[] = [
   { x: [1, 6, 5, 33], w: [3, 3, 33, 3], stride: 1, pad: 'valid' },
   { x: [1, 5, 6, 32], w: [3, 3, 32, 2], stride: 1, pad: UNEVEN_PAD },
   { x: [2, 5, 6, 32], w: [1, 1, 32, 2], stride: 1, pad: SIDE_PAD },
+  { x: [2, 16, 16, 32], w: [3, 3, 32, 4], stride: 2, pad: SYMMETRIC_PAD },
   { x: [2, 10, 12, 16], w: [3, 3, 16, 8], stride: 2, pad: 'same' },
   { x: [1, 11, 9, 17], w: [3, 3, 17, 4], stride: 2, pad: 'same', bias: true },
   { x: [2, 11, 10, 16], w: [3, 3, 16, 5], stride: 2, pad: 'valid' },
@@ -390,4 +400,42 @@ test('conv gradient kernels on wasm free all their intermediates (tensors and ba
     assert.equal(tf.engine().backend.numDataIds(), buffers);
     tf.dispose([...x, ...w, ...dy]);
   });
+});
+
+test('Conv2DBackpropInput on wasm: a filter reused across calls (cached phase filters) and after many others (evicted) gives the same dX; no leak', async () => {
+  await tf.setBackend('wasm');
+  registerTrainingKernels('wasm');
+  const dy = randomTensor<tf.Rank.R4>([2, 4, 4, 8], 21);
+  const w = randomTensor<tf.Rank.R4>([3, 3, 6, 8], 22);
+  const inputGrad = (filter: tf.Tensor4D, stride: number): Float32Array => {
+    const dx = tf.engine().runKernel(
+      'Conv2DBackpropInput',
+      { dy, filter },
+      {
+        strides: stride,
+        pad: SYMMETRIC_PAD,
+        dataFormat: 'NHWC',
+        inputShape: [2, 4 * stride, 4 * stride, 6],
+      },
+    ) as tf.Tensor;
+    const values = dx.dataSync() as Float32Array;
+    dx.dispose();
+    return values;
+  };
+  const before = tf.memory().numTensors;
+  const s1 = inputGrad(w, 1);
+  const s2 = inputGrad(w, 2); // another phase geometry of the same filter
+  assert.deepEqual(inputGrad(w, 1), s1);
+  const copy = tf.tidy(() => tf.add(w, 0)) as tf.Tensor4D; // same values, new data: built afresh
+  assert.deepEqual(inputGrad(copy, 2), s2);
+  for (let i = 0; i < 120; i++) {
+    const other = randomTensor<tf.Rank.R4>([3, 3, 6, 8], 100 + i);
+    inputGrad(other, 1);
+    other.dispose();
+  }
+  assert.deepEqual(inputGrad(w, 1), s1);
+  assert.deepEqual(inputGrad(w, 2), s2);
+  copy.dispose();
+  assert.equal(tf.memory().numTensors, before);
+  tf.dispose([w, dy]);
 });

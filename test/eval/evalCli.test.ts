@@ -30,7 +30,8 @@ test('ghmdet eval: summary table and --json on a reference vector', async () => 
     const table = await captured(['--gt', gt, '--dt', dt]);
     assert.equal(table.code, 0);
     const lines = table.out.split('\n');
-    assert.equal(lines.length, 12);
+    assert.equal(lines.length, 13);
+    assert.match(lines[12]!, /^found \d+ of \d+ objects at IoU >= 0.5 /);
     assert.match(
       lines[0]!,
       /^ Average Precision {2}\(AP\) @\[ IoU=0\.50:0\.95 \| area= {3}all \| maxDets=100 \] = /,
@@ -38,7 +39,12 @@ test('ghmdet eval: summary table and --json on a reference vector', async () => 
     assert.ok(lines[0]!.endsWith(vector.expected.stats[0]!.toFixed(3)));
 
     const json = await captured(['--gt', gt, '--dt', dt, '--json']);
-    const parsed = JSON.parse(json.out) as { stats: number[]; per_category: Record<string, number> };
+    const parsed = JSON.parse(json.out) as {
+      stats: number[];
+      per_category: Record<string, number>;
+      top_class_right: number;
+    };
+    assert.ok(parsed.top_class_right >= 0 && parsed.top_class_right <= 1);
     assert.equal(parsed.stats.length, 12);
     parsed.stats.forEach((s, i) => assert.ok(Math.abs(s - vector.expected.stats[i]!) <= 1e-6));
     assert.deepEqual(

@@ -97,9 +97,9 @@ test('export to mmdetection: configs/coco_r50_ghm_1x.json reads back field for f
   assert.equal(lr['warmup_iters'], t.lr_config.warmup_iters);
   assert.equal(lr['warmup_ratio'], t.lr_config.warmup_ratio);
   assert.deepEqual(obj(env['runner']), { type: 'EpochBasedRunner', max_epochs: t.total_epochs! });
-  // ghmdet trains with TF padding: said in the notes and the file.
-  assert.ok(notes.some((n) => /'same'/.test(n)));
-  assert.match(text, /^# Note: ghmdet pads strided convs TF-style/m);
+  // The COCO preset initialises as mmdetection does: nothing to note.
+  assert.deepEqual(notes, []);
+  assert.doesNotMatch(text, /^# Note:/m);
 });
 
 test('export to mmdetection: iteration schedules, shapes data and GroupNorm heads; what has no equivalent is refused', () => {
@@ -107,8 +107,7 @@ test('export to mmdetection: iteration schedules, shapes data and GroupNorm head
     model: {
       preset: 'coco_r50',
       numClasses: 4,
-      backbone: { padding: 'symmetric', norm_eval: true, frozen_stages: 1 },
-      neck: { padding: 'symmetric' },
+      backbone: { norm_eval: true, frozen_stages: 1 },
       head: { norm: 'GN', num_groups: 32 },
     },
     data: { type: 'shapes', root: 'data/shapes', batch_size: 8 },
@@ -138,6 +137,13 @@ test('export to mmdetection: iteration schedules, shapes data and GroupNorm head
     requires_grad: true,
   });
 
+  const pytorchInit = parseConfig({
+    model: { preset: 'coco_r50', neck: { init: 'pytorch' } },
+    train: { max_iters: 10 },
+  });
+  const noted = mmdetConfigText(pytorchInit);
+  assert.ok(noted.notes.some((n) => /neck\.init 'pytorch'/.test(n)));
+  assert.match(noted.text, /^# Note: backbone\.init \/ neck\.init 'pytorch'/m);
   assert.throws(
     () => mmdetConfigText(parseConfig({ train: { max_iters: 10 } })),
     /the backbone \(basic blocks \[1,1,1,1\], widths \[32,64,128,128\], downsample 'conv'.*not one of mmdetection's ResNets/,

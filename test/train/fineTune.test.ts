@@ -67,7 +67,7 @@ test('fine-tuning an imported torchvision RetinaNet on shapes: class head re-ini
   // The imported architecture, with the file's overrides.
   assert.equal(config.model.init_from, IMPORTED);
   assert.equal(config.model.numClasses, 4);
-  assert.equal(config.model.backbone.padding, 'symmetric');
+  assert.equal(config.model.backbone.frozen_stages, 1);
   assert.equal(config.model.head.anchor_generator.type, 'torchvision');
 
   const data = await loadData(config.data);

@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { SgdMomentum } from '../../src/train/optimizer.js';
+import { setupBackend } from '../../src/engine/backend.js';
+import { Random } from '../../src/utils/random.js';
 
 /** PyTorch SGD in float64 for one variable. */
 function reference(
@@ -128,6 +130,63 @@ test('SgdMomentum: state round-trips exactly; mismatched state and gradients are
   a.dispose();
   b.dispose();
   tf.dispose([v1, v2]);
+});
+
+test('SgdMomentum on wasm: the heap update gives bitwise the tf-op update; shared data is not written', async () => {
+  await setupBackend({ backend: 'wasm' });
+  const r = new Random(7);
+  const values = (n: number) => Float32Array.from({ length: n }, () => r.normal(0, 1));
+  const [w0, b0] = [values(300), values(5)];
+  const grads = [0, 1, 2].map(() => [values(300), values(5)] as const);
+  const run = (heapUpdate: boolean, shareData = false): Float32Array[] => {
+    // A tensor the variable was made from without tidy shares its data: it must keep its values.
+    const shared = shareData ? tf.tensor2d(w0, [60, 5]) : null;
+    const w = shared !== null ? tf.variable(shared) : tf.tidy(() => tf.variable(tf.tensor2d(w0, [60, 5])));
+    const b = tf.tidy(() => tf.variable(tf.tensor1d(b0)));
+    const opt = new SgdMomentum(
+      [
+        { name: 'w', variable: w },
+        { name: 'b', variable: b },
+      ],
+      { momentum: 0.9, weightDecay: 1e-4, decayNormAndBias: false, heapUpdate },
+    );
+    const before = tf.memory().numTensors;
+    grads.forEach(([gw, gb], t) => {
+      const g = [tf.tensor2d(gw, [60, 5]), tf.tensor1d(gb)];
+      opt.step(g, 0.02 / (t + 1), t === 1 ? 0.37 : 1);
+      tf.dispose(g);
+    });
+    assert.equal(tf.memory().numTensors, before);
+    if (shared !== null) assert.deepEqual(shared.dataSync(), w0, 'the shared tensor kept its values');
+    const out = [
+      w.dataSync() as Float32Array,
+      b.dataSync() as Float32Array,
+      ...opt.getState().map((s) => s.values),
+    ];
+    opt.dispose();
+    tf.dispose([w, b, ...(shared !== null ? [shared] : [])]);
+    return out;
+  };
+  const viaOps = run(false);
+  for (const onHeap of [run(true), run(true, true)]) {
+    onHeap.forEach((v, i) => assert.deepEqual(Array.from(v), Array.from(viaOps[i]!), `tensor ${i}`));
+  }
+});
+
+test('SgdMomentum on wasm: a convolution after the step uses the new weights (no stale backend cache)', async () => {
+  await setupBackend({ backend: 'wasm' });
+  const w = tf.tidy(() => tf.variable(tf.randomNormal([3, 3, 2, 4], 0, 1, 'float32', 1)));
+  const x = tf.randomNormal([1, 5, 5, 2], 0, 1, 'float32', 2) as tf.Tensor4D;
+  const opt = new SgdMomentum([{ name: 'w', variable: w }], { momentum: 0.9, weightDecay: 0 });
+  tf.conv2d(x, w as tf.Tensor4D, 1, 'same').dispose(); // the backend now holds work derived from w's data
+  const g = tf.onesLike(w);
+  opt.step([g], 0.5);
+  const got = tf.conv2d(x, w as tf.Tensor4D, 1, 'same');
+  const fresh = tf.tensor4d(w.dataSync(), [3, 3, 2, 4]);
+  const want = tf.conv2d(x, fresh, 1, 'same');
+  assert.deepEqual(Array.from(got.dataSync()), Array.from(want.dataSync()));
+  tf.dispose([x, g, got, fresh, want, w]);
+  opt.dispose();
 });
 
 test('SgdMomentum: dispose releases every tensor it made', () => {

@@ -181,7 +181,7 @@ def convert_mmdet_retinanet(ckpt, options):
             "numOuts": 5,
             "addExtraConvs": mode,
             "reluBeforeExtraConvs": relu_extra,
-            "padding": "symmetric",
+            "init": "xavier",
         },
         "head": {
             "stackedConvs": n_stacked,
@@ -237,7 +237,7 @@ def retinanet_ghm_config(body, eps, num_classes):
         "numClasses": num_classes,
         "backbone": backbone_config(body, eps, norm_requires_grad=True, frozen_stages=1),
         "neck": {"type": "FPN", "outChannels": fpn_c, "startLevel": 1, "numOuts": 5, "addExtraConvs": "on_input",
-                 "reluBeforeExtraConvs": False, "padding": "symmetric"},
+                 "reluBeforeExtraConvs": False, "init": "xavier"},
         "head": {
             "stackedConvs": 4,
             "featChannels": fpn_c,

@@ -87,7 +87,8 @@ def add_resnet_rows(table, layout, prefix):
 
 
 def backbone_config(layout, norm_eps, norm_requires_grad, frozen_stages):
-    """ghmdet `backbone` config of an imported ResNet: PyTorch padding, BatchNorm on running statistics."""
+    """ghmdet `backbone` config of an imported ResNet: BatchNorm on running statistics; `init` (mmdetection's
+    Kaiming) applies only to variables the import does not fill."""
     return {
         "type": "resnet",
         "stemChannels": layout.stem_channels,
@@ -99,7 +100,7 @@ def backbone_config(layout, norm_eps, norm_requires_grad, frozen_stages):
         "downsample": "block",
         "normMomentum": 0.1,
         "normEps": norm_eps,
-        "padding": "symmetric",
+        "init": "kaiming",
         "norm_eval": True,
         "normRequiresGrad": norm_requires_grad,
         "frozen_stages": frozen_stages,

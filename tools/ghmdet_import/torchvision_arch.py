@@ -166,7 +166,7 @@ def convert_torchvision_retinanet(ckpt, version, options):
             "numOuts": 5,
             "addExtraConvs": "on_output" if from_p5 else "on_input",
             "reluBeforeExtraConvs": True,
-            "padding": "symmetric",
+            "init": "xavier",
         },
         "head": head,
         "test_cfg": {"nms_pre": 1000, "score_thr": 0.05, "nms_iou": 0.5, "max_per_img": 300},

@@ -32,7 +32,6 @@ import {
   isWasmHeapBackend,
   kernelConfig,
   markProjectKernel,
-  readValues,
   runOnTensors,
   type WasmHeapBackend,
 } from './kernelTensors.js';
@@ -110,21 +109,26 @@ function phaseGroup(
 
 /**
  * K[u, v, o, (g, c)] = w[sH*(tMax - u) + r + top, sW*(t'Max - v) + r'_g + left, c, o], 0 where a tap index
- * falls outside the filter: [T, T', Cout, |cols.rs|*Cin].
+ * falls outside the filter: [T, T', Cout, |cols.rs|*Cin], as backend data (no engine tensor; see
+ * {@link PhaseFilterCache}).
  */
 function phaseFilter(
-  w: Float32Array,
-  filterShape: [number, number, number, number],
+  backend: WasmHeapBackend,
+  filter: FilterSource,
   rows: PhaseGroup,
   cols: PhaseGroup,
   strides: [number, number],
   top: number,
   left: number,
-): tf.Tensor4D {
-  const [kh, kw, cin, cout] = filterShape;
+): tf.TensorInfo {
+  const [kh, kw, cin, cout] = filter.shape;
   const [sH, sW] = strides;
   const outC = cols.rs.length * cin;
-  const k = new Float32Array(rows.taps * cols.taps * cout * outC);
+  const info = backend.makeOutput([rows.taps, cols.taps, cout, outC], 'float32');
+  // Views after the allocation: growing the heap detaches earlier ones.
+  const [heap, k0] = heapFloat32(backend, info);
+  const [w, w0] = filter.values();
+  heap.fill(0, k0, k0 + rows.taps * cols.taps * cout * outC);
   for (let u = 0; u < rows.taps; u++) {
     const i = sH * (rows.tMax - u) + rows.rs[0]! + top;
     if (i < 0 || i >= kh) continue;
@@ -132,16 +136,57 @@ function phaseFilter(
       cols.rs.forEach((r, g) => {
         const j = sW * (cols.tMax - v) + r + left;
         if (j < 0 || j >= kw) return;
-        const src = (i * kw + j) * cin * cout;
-        const dst = (u * cols.taps + v) * cout * outC + g * cin;
-        for (let o = 0; o < cout; o++) {
-          for (let c = 0; c < cin; c++) k[dst + o * outC + c] = w[src + c * cout + o]!;
+        const from = w0 + (i * kw + j) * cin * cout;
+        const dst = k0 + (u * cols.taps + v) * cout * outC + g * cin;
+        // K's row o holds w's column o: a transpose of the [Cin, Cout] tap matrix.
+        for (let c = 0; c < cin; c++) {
+          const row = from + c * cout;
+          for (let o = 0; o < cout; o++) heap[dst + o * outC + c] = w[row + o]!;
         }
       });
     }
   }
-  return tf.tensor4d(k, [rows.taps, cols.taps, cout, outC]);
+  return info;
 }
+
+/**
+ * The phase filters of recent filters, by the filter's data id and the phase geometry, kept as backend data
+ * (not engine tensors, so `tf.memory()` does not count them) and freed when evicted. A filter's data never
+ * changes under one data id (an updated variable gets a new one), so an entry is never stale. It saves the
+ * filter's rebuild and XNNPACK's repacking of it (cached by data id too) when one filter serves several calls
+ * in a step: the detector head's convolutions run once per pyramid level with shared weights.
+ */
+class PhaseFilterCache {
+  private readonly entries = new Map<object, Map<string, tf.TensorInfo>>();
+
+  constructor(private readonly capacity: number) {}
+
+  get(backend: WasmHeapBackend, filterId: object, key: string, build: () => tf.TensorInfo): tf.TensorInfo {
+    let groups = this.entries.get(filterId);
+    if (groups === undefined) {
+      groups = new Map();
+      this.entries.set(filterId, groups);
+      while (this.entries.size > this.capacity) {
+        const [oldest, old] = this.entries.entries().next().value as [object, Map<string, tf.TensorInfo>];
+        const kb = backend as unknown as tf.KernelBackend;
+        for (const info of old.values()) {
+          kb.disposeData(info.dataId, true);
+          tf.engine().removeDataId(info.dataId, kb);
+        }
+        this.entries.delete(oldest);
+      }
+    }
+    let info = groups.get(key);
+    if (info === undefined) {
+      info = build();
+      groups.set(key, info);
+    }
+    return info;
+  }
+}
+
+/** Filters of about two training steps of a detector (a few dozen convolutions each). */
+const phaseFilters = new PhaseFilterCache(96);
 
 /**
  * One group of dX: the valid stride-1 convolution of (cropped and zero-padded) dy with the group filter.
@@ -149,9 +194,9 @@ function phaseFilter(
  * @returns [N, rows.size, cols.size, |cols.rs|*Cin], or null when the group is zero.
  */
 function phaseGradient(
+  backend: WasmHeapBackend,
   dy: tf.Tensor4D,
-  w: Float32Array,
-  filterShape: [number, number, number, number],
+  filter: FilterSource,
   rows: PhaseGroup,
   cols: PhaseGroup,
   strides: [number, number],
@@ -164,13 +209,29 @@ function phaseGradient(
   if (rows.dyBegin !== 0 || cols.dyBegin !== 0 || rows.dyLength !== h || cols.dyLength !== wd) {
     src = tf.slice(dy, [0, rows.dyBegin, cols.dyBegin, 0], [n, rows.dyLength, cols.dyLength, cout]);
   }
-  const k = phaseFilter(w, filterShape, rows, cols, strides, top, left);
+  const key = [rows.rs, rows.taps, rows.tMax, cols.rs, cols.taps, cols.tMax, strides, top, left].join('|');
+  const build = () => phaseFilter(backend, filter, rows, cols, strides, top, left);
+  const info = filter.dataId === null ? build() : phaseFilters.get(backend, filter.dataId, key, build);
+  // A tensor view of K holding its own reference; disposing it leaves the cached data alive.
+  (backend as unknown as tf.KernelBackend).incRef(info.dataId);
+  const k = tf.engine().makeTensorFromTensorInfo(info, backend as unknown as tf.KernelBackend) as tf.Tensor4D;
+  if (filter.dataId === null) (backend as unknown as tf.KernelBackend).disposeData(info.dataId);
   return tf.conv2d(src, k, 1, [
     [0, 0],
     [rows.padBefore, rows.padAfter],
     [cols.padBefore, cols.padAfter],
     [0, 0],
   ]);
+}
+
+/**
+ * Where the filter W's values come from: `values()` returns an array and the offset of W in it (a wasm-heap
+ * view, read in place), `dataId` keys the phase-filter cache (null: no caching).
+ */
+interface FilterSource {
+  shape: [number, number, number, number];
+  dataId: object | null;
+  values(): [Float32Array, number];
 }
 
 /**
@@ -220,20 +281,20 @@ function interleavePhases(
  * dX of `conv2d(x, W, strides, pad)` for upstream gradient `dy` [N, h, w, Cout], NHWC.
  *
  * @param backend the wasm backend (its heap holds the phases that strides > 1 interleave).
- * @param filterValues W's values, layout [kh, kw, Cin, Cout].
+ * @param filter W, layout [kh, kw, Cin, Cout]: its values, and its data id for the phase-filter cache.
  * @returns dX [N, H, W, Cin] = `inputShape`.
  */
 export function conv2dInputGradient(
   backend: WasmHeapBackend,
   dy: tf.Tensor4D,
-  filterValues: Float32Array,
-  filterShape: [number, number, number, number],
+  filter: FilterSource,
   inputShape: [number, number, number, number],
   strides: [number, number] | number,
   pad: tf.Conv2DBackpropInputAttrs['pad'],
   dimRoundingMode?: 'floor' | 'round' | 'ceil',
 ): tf.Tensor4D {
   return tf.tidy(() => {
+    const filterShape = filter.shape;
     const info = conv2dInfoNhwc(inputShape, filterShape, strides, pad, dimRoundingMode);
     const { top, left } = info.padInfo;
     const s: [number, number] = [info.strideHeight, info.strideWidth];
@@ -257,7 +318,7 @@ export function conv2dInputGradient(
       colGroups.map((cols) => ({
         rows,
         cols,
-        value: phaseGradient(dy, filterValues, filterShape, rows, cols, s, top, left),
+        value: phaseGradient(backend, dy, filter, rows, cols, s, top, left),
       })),
     );
     const only = groups.length === 1 ? groups[0]! : null;
@@ -303,18 +364,13 @@ export function conv2dBackpropInputConfig(
       return stock.kernelFunc(args);
     }
     const kb = backend as unknown as tf.KernelBackend;
-    const w = readValues(kb, filter);
+    const source: FilterSource = {
+      shape: filterShape,
+      dataId: filter.dataId,
+      values: () => heapFloat32(backend, filter),
+    };
     return runOnTensors(kb, [dy], (dyt) =>
-      conv2dInputGradient(
-        backend,
-        dyt as tf.Tensor4D,
-        w,
-        filterShape,
-        inputShape,
-        strides,
-        pad,
-        dimRoundingMode,
-      ),
+      conv2dInputGradient(backend, dyt as tf.Tensor4D, source, inputShape, strides, pad, dimRoundingMode),
     );
   });
   return kernelConfig('Conv2DBackpropInput', backendName, kernelFunc, stock);
