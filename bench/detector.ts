@@ -3,9 +3,13 @@
  *  - a training step (forward, loss, backward, SGD update) with `loss_granularity: 'level'` (the reference,
  *    one loss call per pyramid level) and `'batch'` (one call on all anchors), interleaved step by step;
  *  - where the step's time goes outside the network: target encoding (assigner + coder, JS) per batch;
- *  - `detect()` latency on one image (resize, normalise, forward, post-processing with class-wise NMS).
+ *  - `detect()` latency on one image (resize, normalise, forward, post-processing with class-wise NMS);
+ *  - a COCO-sized model: `detect()` of an imported R-50 RetinaNet on an 800x1333 image, and peak memory, in
+ *    Node (bench/importedR50.ts; the model is exported from torchvision once, or given with --r50 DIR) and in
+ *    Chromium (bench/importedR50Browser.ts; --no-browser skips it).
  *
  *   npm run bench:detector [-- --backend wasm|cpu] [--batch 8] [--size 128] [--steps 3]
+ *                          [--r50 DIR] [--r50-runs 3] [--only-r50] [--no-browser]
  *
  * Shapes preset (4 classes, P3-P5) with GHM-C + GHM-R; inputs are seeded noise with 1-4 boxes of 12-80 px.
  * Figures are medians over the timed steps (one warm-up step each is not timed). Not a test.
@@ -16,6 +20,8 @@ import { SHAPES_CONFIG } from '../src/detector/config.js';
 import { ALL_DETECTIONS, RetinaNet } from '../src/detector/retinaNet.js';
 import { setupBackend } from '../src/engine/backend.js';
 import { Random } from '../src/utils/random.js';
+import { benchImportedR50, r50ModelDir } from './importedR50.js';
+import { benchImportedR50Browser } from './importedR50Browser.js';
 import { median, syntheticTargets } from './synthetic.js';
 
 async function main(): Promise<void> {
@@ -24,8 +30,31 @@ async function main(): Promise<void> {
     batch: { type: 'string', description: 'images per training step (default 8)' },
     size: { type: 'string', description: 'square input size, a multiple of 32 (default 128)' },
     steps: { type: 'string', description: 'timed steps per variant after one warm-up (default 3)' },
+    r50: { type: 'string', description: 'an imported R-50 RetinaNet model directory (default: made once)' },
+    'r50-runs': {
+      type: 'string',
+      description: 'timed detect() runs of the R-50 after one warm-up (default 3)',
+    },
+    'only-r50': { type: 'boolean', description: 'measure the R-50 only' },
+    'no-browser': { type: 'boolean', description: 'skip the R-50 in Chromium' },
   });
   const info = await setupBackend({ backend: stringFlag(args, 'backend') ?? 'wasm' });
+  if (args.flags['only-r50'] !== true) await shapesFigures(args, info.name);
+  const dir = await r50ModelDir(stringFlag(args, 'r50'), console.log);
+  if (dir === null)
+    console.log(
+      'R-50 RetinaNet: NOT RUN: no Python with torch and torchvision to export one (GHMDET_PYTHON, python3); ' +
+        'pass --r50 MODEL_DIR (ghmdet import of retinanet_resnet50_fpn)',
+    );
+  else {
+    const runs = intFlag('bench:detector', args, 'r50-runs', 3, 1);
+    await benchImportedR50(dir, runs, console.log);
+    if (args.flags['no-browser'] !== true) await benchImportedR50Browser(dir, runs, console.log);
+  }
+}
+
+/** The shapes-preset figures: training step by loss granularity, target encoding, detect(). */
+async function shapesFigures(args: ReturnType<typeof parseArgs>, backend: string): Promise<void> {
   const batch = intFlag('bench:detector', args, 'batch', 8, 1);
   const size = intFlag('bench:detector', args, 'size', 128, 32);
   const steps = intFlag('bench:detector', args, 'steps', 3, 1);
@@ -40,7 +69,7 @@ async function main(): Promise<void> {
     return { name: g, model, optimizer: tf.train.momentum(0.01, 0.9), times: [] as number[] };
   });
   console.log(
-    `backend ${info.name}; batch ${batch}, ${size}x${size}; ${variants[0]!.model.numParameters()} parameters; ` +
+    `backend ${backend}; batch ${batch}, ${size}x${size}; ${variants[0]!.model.numParameters()} parameters; ` +
       `${steps} timed steps per variant`,
   );
   for (let i = 0; i <= steps; i++) {

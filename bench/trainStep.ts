@@ -7,7 +7,7 @@
  * With --config the net is that config's model at its (square) input size, its losses and its classes, with
  * boxes of 20-60 % of the image side. Otherwise the net is the project's RetinaNet with the shapes preset
  * (ResNet-style backbone 16/32/64/128/128 with BatchNorm, FPN to 64 channels on P3-P5, shared heads of two 3x3
- * 64-channel convs: 1,280,654 parameters), with 10 classes as in `../shared/notes/engine.md` section 6; losses
+ * 64-channel convs: 1,280,654 parameters with 10 classes, see docs/engine.md, "Benchmarks"); losses
  * are the project's GHM-C (30 bins, momentum 0.75) and GHM-R (mu 0.02, 10 bins, momentum 0.7). Images are
  * seeded noise with 1-4 random boxes each. SGD lr 0.01, momentum 0.9. The step runs through `DataParallel` (`bench/trainStepReplica.ts`): with
  * `--replicas 1` in-process, with R > 1 on R threads (the calling one and R - 1 workers), the batch split

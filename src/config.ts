@@ -3,7 +3,9 @@
  * at the boundary so every error names the field path (`train.lr_config.step[1]: ...`).
  *
  * - `model`: a (partial) `RetinaNetConfig` merged over a preset (`preset: 'shapes'` (default) or `'coco_r50'`),
- *   validated by `parseRetinaNetConfig` (src/detector/config.ts).
+ *   validated by `parseRetinaNetConfig` (src/detector/config.ts). `init_from: MODEL_DIR` starts training from
+ *   a model directory's weights (src/detector/initFrom.ts); without a `preset` the model is then that
+ *   directory's own architecture with the file's overrides (e.g. `numClasses`), read by `loadConfigFile`.
  * - `data`: which dataset, where, batch size and augmentation.
  * - `train`: mmdetection's schedule vocabulary (`optimizer`, `grad_clip`, `lr_config`, `total_epochs` or
  *   `max_iters`) plus seeds and intervals.
@@ -13,6 +15,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import * as z from 'zod';
+import { readModelDirInfo } from './detector/modelDir.js';
 import {
   COCO_R50_CONFIG,
   SHAPES_CONFIG,
@@ -165,7 +168,13 @@ export const evalConfigSchema = z.strictObject({
 const fileSchema = z.strictObject({
   /** A free-text note on what the config is for. */
   description: z.string().optional(),
-  model: z.looseObject({ preset: z.enum(['shapes', 'coco_r50']).optional() }).default({}),
+  model: z
+    .looseObject({
+      preset: z.enum(['shapes', 'coco_r50']).optional(),
+      /** A model directory whose matching weights initialise the model (relative to the working directory). */
+      init_from: z.string().min(1).optional(),
+    })
+    .default({}),
   data: dataConfigSchema.prefault({}),
   train: trainConfigSchema,
   eval: evalConfigSchema.prefault({}),
@@ -175,10 +184,19 @@ export type DataConfig = z.infer<typeof dataConfigSchema>;
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 export type EvalConfig = z.infer<typeof evalConfigSchema>;
 
+/** A resolved model section: a complete `RetinaNetConfig`, and where its initial weights come from. */
+export type ModelSection = RetinaNetConfig & { init_from?: string };
+
+/** The `RetinaNetConfig` of a model section (without `init_from`, which says where weights come from). */
+export function retinaNetConfigOf(model: ModelSection): RetinaNetConfig {
+  const { init_from: _from, ...config } = model;
+  return config;
+}
+
 /** A resolved config: every default filled in, `model` a complete `RetinaNetConfig`. */
 export interface GhmdetConfig {
   description?: string;
-  model: RetinaNetConfig;
+  model: ModelSection;
   data: DataConfig;
   train: TrainConfig;
   eval: EvalConfig;
@@ -186,18 +204,35 @@ export interface GhmdetConfig {
 
 const PRESETS: Record<string, RetinaNetConfig> = { shapes: SHAPES_CONFIG, coco_r50: COCO_R50_CONFIG };
 
+/** Options of {@link parseConfig}. */
+export interface ParseConfigOptions {
+  /**
+   * The config of the `model.init_from` directory: the base of a model section that names no `preset`
+   * (`loadConfigFile` reads it). Default: none (the shapes preset is the base).
+   */
+  initModelConfig?: RetinaNetConfig;
+}
+
 /**
  * Validates a config object (parsed JSON). `source` names it in errors (a file path). Throws one error listing
  * every problem as `path: message`.
  */
-export function parseConfig(json: unknown, source = 'config'): GhmdetConfig {
+export function parseConfig(
+  json: unknown,
+  source = 'config',
+  options: ParseConfigOptions = {},
+): GhmdetConfig {
   const invalid = (lines: string[]) => new Error(`${source}: invalid config:\n  ${lines.join('\n  ')}`);
   const r = fileSchema.safeParse(json, { reportInput: true });
   if (!r.success) throw invalid(issueLines(fileSchema, r.error.issues));
-  const { preset, ...modelOverrides } = r.data.model;
-  const m = retinaNetConfigProblems(modelOverrides, PRESETS[preset ?? 'shapes']!, 'model');
+  const { preset, init_from, ...modelOverrides } = r.data.model;
+  const base =
+    preset === undefined && options.initModelConfig !== undefined
+      ? options.initModelConfig
+      : PRESETS[preset ?? 'shapes']!;
+  const m = retinaNetConfigProblems(modelOverrides, base, 'model');
   if (m.config === undefined) throw invalid(m.problems);
-  const model = m.config;
+  const model: ModelSection = init_from !== undefined ? { ...m.config, init_from } : m.config;
   const data = r.data.data;
   try {
     resolveShapesOptions(data.shapes);
@@ -222,8 +257,11 @@ export function parseConfig(json: unknown, source = 'config'): GhmdetConfig {
   };
 }
 
-/** Reads and validates a JSON config file. */
-export async function loadConfigFile(path: string): Promise<GhmdetConfig> {
+/**
+ * Reads and validates a JSON config file. With `model.init_from` (or `initFrom`, the `--init` flag, which
+ * replaces it), the model directory's config is the base of a model section without a `preset`.
+ */
+export async function loadConfigFile(path: string, initFrom?: string): Promise<GhmdetConfig> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -236,7 +274,23 @@ export async function loadConfigFile(path: string): Promise<GhmdetConfig> {
   } catch (err) {
     throw new Error(`config file ${path} is not valid JSON: ${(err as Error).message}`);
   }
-  return parseConfig(json, path);
+  if (initFrom !== undefined) json = withInitFrom(json, initFrom);
+  const dir = initFromOf(json);
+  const initModelConfig = dir === undefined ? undefined : (await readModelDirInfo(dir)).modelConfig;
+  return parseConfig(json, path, initModelConfig !== undefined ? { initModelConfig } : {});
+}
+
+/** `json` with `model.init_from` set to `dir`. */
+function withInitFrom(json: unknown, dir: string): unknown {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return json;
+  const o = json as Record<string, unknown>;
+  const model = typeof o['model'] === 'object' && o['model'] !== null ? o['model'] : {};
+  return { ...o, model: { ...model, init_from: dir } };
+}
+
+function initFromOf(json: unknown): string | undefined {
+  const model = (json as { model?: { init_from?: unknown } } | null)?.model;
+  return typeof model?.init_from === 'string' ? model.init_from : undefined;
 }
 
 /**

@@ -143,6 +143,14 @@ export function required(option: Option): Option {
   return option;
 }
 
+/** Throws a `UsageError` for the first option of `cmd` marked {@link required} that the command line left out. */
+export function checkRequiredOptions(cmd: Command): void {
+  for (const option of cmd.options.filter((o) => requiredOptions.has(o))) {
+    if (cmd.getOptionValue(option.attributeName()) === undefined)
+      throw new UsageError(`required option '${showPlaceholders(option.flags)}' not specified`);
+  }
+}
+
 /** An option's description with its default, if it has one, as it would be typed: `(default: runs/default)`. */
 function optionDescription(option: Option): string {
   const value: unknown = option.defaultValue;
@@ -184,10 +192,7 @@ export function action<Flags>(cmd: Command, fn: (flags: Flags, args: string[]) =
   return cmd.action(async () => {
     const root = rootOf(cmd);
     current.set(root, cmd);
-    for (const option of cmd.options.filter((o) => requiredOptions.has(o))) {
-      if (cmd.getOptionValue(option.attributeName()) === undefined)
-        throw new UsageError(`required option '${showPlaceholders(option.flags)}' not specified`);
-    }
+    checkRequiredOptions(cmd);
     exitCodes.set(root, await fn(cmd.opts<Flags & Record<string, unknown>>(), cmd.args));
   });
 }

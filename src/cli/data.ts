@@ -57,7 +57,7 @@ export const run = (argv: readonly string[]): Promise<number> => runCommand(comm
 
 // ---- data shapes -----------------------------------------------------------------------------------------------
 
-interface ShapesFlags {
+export interface ShapesFlags {
   out: string;
   train: number;
   val: number;
@@ -164,10 +164,9 @@ function printSummary(s: ShapesDatasetSummary, seconds: number | null): void {
   console.log(`shapes: annotations ${s.train.annotationFile} and ${s.val.annotationFile}`);
 }
 
-async function shapes(flags: ShapesFlags): Promise<number> {
-  const { ensureShapesDataset, generateShapesDataset, inspectShapesFolder } =
-    await import('../data/shapes.js');
-  const options: ShapesOptions = {
+/** The generator's options that `data shapes` flags ask for. */
+export function shapesOptionsOf(flags: ShapesFlags): ShapesOptions {
+  return {
     train: flags.train,
     val: flags.val,
     size: flags.size,
@@ -178,6 +177,12 @@ async function shapes(flags: ShapesFlags): Promise<number> {
     noise: flags.noise ?? { label: flags.noiseLabel, jitter: flags.noiseJitter, drop: flags.noiseDrop },
     classes: flags.classes as ShapeClass[],
   };
+}
+
+async function shapes(flags: ShapesFlags): Promise<number> {
+  const { ensureShapesDataset, generateShapesDataset, inspectShapesFolder } =
+    await import('../data/shapes.js');
+  const options = shapesOptionsOf(flags);
   try {
     resolveShapesOptions(options);
   } catch (err) {

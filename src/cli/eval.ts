@@ -6,6 +6,7 @@
  *   ghmdet eval --gt instances_val.json --dt detections.json --json   {"stats": [12], "per_category": {id: AP},
  *                                                                     "ap_per_iou": {"0.50": AP, ..., "0.95": AP}}
  *   ghmdet eval --run DIR [--data DIR]                                 a run's checkpoint on its validation split
+ *   ghmdet eval --model DIR --gt FILE --images DIR                     a model directory on a COCO file's images
  *
  * `ap_per_iou` is AP (all areas, 100 detections) at each of COCO's ten IoU thresholds alone, from the same
  * precision array as the summary (its mean over the ten is AP@[.50:.95]): AP at strict IoU, 0.85-0.95, shows
@@ -38,6 +39,8 @@ interface EvalFlags {
   gt?: string;
   dt?: string;
   run?: string;
+  model?: string;
+  images?: string;
   data?: string;
   backend?: string;
   json?: boolean;
@@ -47,7 +50,7 @@ interface EvalFlags {
 export function command(): Command {
   const cmd = newCommand('eval', {
     summary: 'COCO bbox evaluation (AP/AR as pycocotools) of detections against ground truth',
-    usage: '(--gt FILE --dt FILE | --run DIR) [options]',
+    usage: '(--gt FILE --dt FILE | --run DIR | --model DIR --gt FILE --images DIR) [options]',
   })
     .addOption(
       new Option('--gt <FILE>', 'COCO ground-truth JSON (images, annotations, categories; boxes xywh)'),
@@ -61,6 +64,13 @@ export function command(): Command {
         "a training run folder: evaluate its checkpoint on the run's validation split",
       ).conflicts(['gt', 'dt']),
     )
+    .addOption(
+      new Option(
+        '--model <DIR>',
+        "a model directory (ghmdet import, saveRetinaNet): detect on --gt's images in --images and evaluate",
+      ).conflicts(['run', 'dt']),
+    )
+    .addOption(new Option('--images <DIR>', "with --model: the folder --gt's file_names are relative to"))
     .addOption(new Option('--data <DIR>', "with --run: dataset folder, overrides the run config's data.root"))
     .addOption(backendOption())
     .addOption(
@@ -114,6 +124,22 @@ async function loadInputs(flags: EvalFlags): Promise<EvalInputs> {
     );
     return { gt: r.gt, dets: r.dets };
   }
+  if (flags.model !== undefined) {
+    const { setupBackend } = await import('../engine/backend.js');
+    const { loadModelDir } = await import('../detector/modelDir.js');
+    const { evaluateModelOnCoco } = await import('../train/cocoValidation.js');
+    await setupBackend({ backend: flags.backend, log: (l) => process.stderr.write(l + '\n') });
+    const { model, categories } = await loadModelDir(flags.model);
+    try {
+      const ids = categories.map((c) => c.id);
+      const r = await evaluateModelOnCoco(model, ids, flags.gt!, flags.images!);
+      process.stderr.write(`${flags.model}: ${r.detections.length} detections on ${r.images} images\n`);
+      const gt = (await readJson(flags.gt!, 'ground-truth')) as CocoGroundTruth;
+      return { gt, dets: r.detections };
+    } finally {
+      model.dispose();
+    }
+  }
   const gt = (await readJson(flags.gt!, 'ground-truth')) as CocoGroundTruth;
   const dets = (await readJson(flags.dt!, 'detections')) as CocoDetection[];
   return { gt, dets };
@@ -152,8 +178,18 @@ async function report(result: CocoEvalResult, named: FoundObjectClass, json: boo
 }
 
 async function evaluate(flags: EvalFlags): Promise<number> {
-  if (flags.run === undefined && (flags.gt === undefined || flags.dt === undefined)) {
-    throw new UsageError('give --gt FILE and --dt FILE, or --run DIR');
+  if (flags.model !== undefined && (flags.gt === undefined || flags.images === undefined))
+    throw new UsageError('--model DIR needs --gt FILE and --images DIR');
+  if (flags.images !== undefined && flags.model === undefined)
+    throw new UsageError('--images DIR goes with --model DIR');
+  if (
+    flags.run === undefined &&
+    flags.model === undefined &&
+    (flags.gt === undefined || flags.dt === undefined)
+  ) {
+    throw new UsageError(
+      'give --gt FILE and --dt FILE, or --run DIR, or --model DIR with --gt FILE and --images DIR',
+    );
   }
   if (flags.run === undefined && flags.data !== undefined)
     throw new UsageError('--data DIR goes with --run DIR');

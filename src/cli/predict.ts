@@ -1,6 +1,8 @@
 /**
- * `ghmdet predict --run DIR --images DIR|FILE... [--out FILE] [--draw DIR] [--score-thr SCORE]`: detects objects
- * with a run's checkpoint and writes them in the COCO result format (boxes xywh in each image's pixels).
+ * `ghmdet predict (--run DIR | --model DIR) --images DIR|FILE... [--out FILE] [--draw DIR] [--score-thr SCORE]`:
+ * detects objects with a run's checkpoint or a model directory (`ghmdet import`, `saveRetinaNet`) and writes them
+ * in the COCO result format (boxes xywh in each image's pixels; `category_id` as the model's categories number
+ * them, e.g. torchvision's COCO ids for an imported torchvision model).
  * `image_id` is the file name's number when it is one (`000012.png` -> 12, as the shapes and COCO files are
  * named); other files are numbered after the largest such number (src/data/imageIds.ts). The ids are written
  * beside the results as COCO `images` entries (`results.json` -> `results.images.json`). With `--draw`, a PNG
@@ -12,6 +14,7 @@ import type { CocoDetection } from '../eval/cocoTypes.js';
 import {
   EXIT,
   Option,
+  UsageError,
   action,
   backendOption,
   newCommand,
@@ -22,7 +25,8 @@ import {
 } from './command.js';
 
 interface PredictFlags {
-  run: string;
+  run?: string;
+  model?: string;
   images: string[];
   out: string;
   draw?: string;
@@ -32,14 +36,18 @@ interface PredictFlags {
 
 export function command(): Command {
   const cmd = newCommand('predict', {
-    summary: "detect objects in images with a run's checkpoint (COCO results JSON, optional drawings)",
-    usage: '--run DIR --images DIR|FILE... [options]',
+    summary:
+      "detect objects in images with a run's checkpoint or a model directory (COCO results JSON, optional drawings)",
+    usage: '(--run DIR | --model DIR) --images DIR|FILE... [options]',
     details:
       "image_id is the file name's number when it is one (000012.png -> 12), otherwise the file's position in " +
       'the sorted list, from 1.',
     positionalFlag: '--images',
   })
-    .addOption(required(new Option('--run <DIR>', 'run folder written by ghmdet train')))
+    .addOption(new Option('--run <DIR>', 'run folder written by ghmdet train'))
+    .addOption(
+      new Option('--model <DIR>', 'model directory (ghmdet import, saveRetinaNet)').conflicts(['run']),
+    )
     .addOption(
       required(
         new Option(
@@ -103,20 +111,25 @@ async function predict(flags: PredictFlags): Promise<number> {
   const { decodeImageFile } = await import('../data/image.js');
   const { setupBackend } = await import('../engine/backend.js');
   const { loadRun } = await import('../train/detectorRun.js');
+  const { loadModelDir } = await import('../detector/modelDir.js');
   const { ALL_DETECTIONS } = await import('../detector/retinaNet.js');
   const { drawDetections } = await import('../train/drawDetections.js');
   const { assignImageIds } = await import('../data/imageIds.js');
 
-  const { run: runDir, out: outFile, draw: drawDir, scoreThr } = flags;
+  const { run: runDir, model: modelDir, out: outFile, draw: drawDir, scoreThr } = flags;
+  if (runDir === undefined && modelDir === undefined) throw new UsageError('give --run DIR or --model DIR');
   const mapFile = imageMapPath(outFile);
   await checkOutputFolder('--out', outFile);
   const files = await listImages(flags.images);
   if (files.length === 0) throw new Error(`no image files in ${flags.images.join(', ')}`);
   const ids = assignImageIds(files);
   await setupBackend({ backend: flags.backend, log: (l) => process.stderr.write(l + '\n') });
-  const { model, categories, iteration } = await loadRun(runDir);
+  const { model, categories, loaded } =
+    runDir !== undefined
+      ? await loadRun(runDir).then((r) => ({ ...r, loaded: `${runDir} (iteration ${r.iteration})` }))
+      : await loadModelDir(modelDir!).then((r) => ({ ...r, loaded: modelDir! }));
   try {
-    process.stderr.write(`loaded ${runDir} (iteration ${iteration}); detecting in ${files.length} images\n`);
+    process.stderr.write(`loaded ${loaded}; detecting in ${files.length} images\n`);
     const results: CocoDetection[] = [];
     for (let i = 0; i < files.length; i++) {
       const file = files[i]!;

@@ -10,6 +10,8 @@ import * as data from './data.js';
 import * as demo from './demo.js';
 import * as evalCommand from './eval.js';
 import * as experiment from './experiment.js';
+import * as exportConfig from './exportConfig.js';
+import * as importCommand from './import.js';
 import * as predict from './predict.js';
 import * as report from './report.js';
 import * as train from './train.js';
@@ -20,6 +22,8 @@ export const COMMANDS: readonly { command(): Command }[] = [
   train,
   predict,
   evalCommand,
+  importCommand,
+  exportConfig,
   data,
   analyze,
   report,

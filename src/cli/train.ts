@@ -1,7 +1,8 @@
 /**
  * `ghmdet train (--config FILE | --resume --out DIR) [options]`: trains the detector of a config file, evaluates
  * it on the validation split and prints the COCO summary. With `--resume` and no `--config`, the run folder's own
- * `config.json` is used. Ctrl-C finishes the step, saves a checkpoint and exits 130.
+ * `config.json` is used. Ctrl-C finishes the step, saves a checkpoint and exits 130. `--init DIR` starts from a
+ * model directory's matching weights (an imported PyTorch model or backbone; `model.init_from` in the config).
  */
 import { join } from 'node:path';
 import type { GhmdetConfig, parseConfig as ParseConfig } from '../config.js';
@@ -25,6 +26,7 @@ interface TrainFlags {
   resume?: boolean;
   maxIters?: number;
   workers?: number;
+  init?: string;
   backend?: string;
 }
 
@@ -54,6 +56,13 @@ export function command(): Command {
         "data-parallel replicas, one thread each (default: the config's train.workers, else 1); " +
           'data.batch_size must be a multiple',
       ).argParser(integer(1)),
+    )
+    .addOption(
+      new Option(
+        '--init <DIR>',
+        "start from a model directory's weights that match by name and shape (ghmdet import; model.init_from); " +
+          "without a preset in the config, the directory's architecture is the model's base",
+      ),
     )
     .addOption(backendOption());
   return action<TrainFlags>(cmd, train);
@@ -91,7 +100,9 @@ async function train(flags: TrainFlags): Promise<number> {
   const { trainDetector } = await import('../train/detectorRun.js');
 
   const out = flags.out ?? join('runs', flags.config!.replace(/^.*[\\/]/, '').replace(/\.json$/, ''));
-  const base = await loadConfigFile(flags.config ?? join(out, CONFIG_FILE));
+  if (flags.init !== undefined && flags.config === undefined)
+    throw new UsageError('--init DIR starts a new run from a config: give --config FILE');
+  const base = await loadConfigFile(flags.config ?? join(out, CONFIG_FILE), flags.init);
   const config = withOverrides(base, flags, parseConfig);
 
   const log = (line: string) => process.stderr.write(line + '\n');

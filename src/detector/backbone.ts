@@ -10,16 +10,32 @@
  *    Stage 0 needs no reduction when the stem pools (it is already at stride 4).
  *  - basic block: 3x3 conv-BN-ReLU, 3x3 conv-BN, + shortcut, ReLU; bottleneck: 1x1, 3x3 (strided), 1x1 (x4),
  *    + shortcut, ReLU (torchvision ResNet v1.5 puts the stride on the 3x3).
+ * Options for imported PyTorch weights (defaults leave the net as described): `norm_eval` / `normRequiresGrad`
+ * keep BatchNorm on its running statistics / its affine parameters fixed; `frozen_stages` s freezes the stem and
+ * stages 1..s (mmdetection).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { backboneStagesError, type BackboneConfig } from './config.js';
-import { ConvBn } from './layers.js';
+import { ConvBn, type NormOptions } from './layers.js';
 import type { ParamStore } from './params.js';
 
 const BOTTLENECK_EXPANSION = 4;
 
 function blockOutChannels(cfg: BackboneConfig, width: number): number {
   return cfg.block === 'basic' ? width : width * BOTTLENECK_EXPANSION;
+}
+
+/** Layer options of a stage (0 = the stem, s = stage s) under the config's norm and freezing. */
+interface StageLayerOptions {
+  frozen: boolean;
+  norm: NormOptions;
+}
+
+function stageLayerOptions(cfg: BackboneConfig, stage: number): StageLayerOptions {
+  return {
+    frozen: stage <= (cfg.frozen_stages ?? -1),
+    norm: { eval: cfg.norm_eval ?? false, trainable: cfg.normRequiresGrad ?? true },
+  };
 }
 
 /** One residual block (basic or bottleneck), with an optional projection shortcut. */
@@ -34,25 +50,26 @@ class ResidualBlock {
     inC: number,
     width: number,
     stride: 1 | 2,
+    layer: StageLayerOptions,
   ) {
     const norm = { momentum: cfg.normMomentum, eps: cfg.normEps };
     const init = { kind: cfg.init };
     const outC = blockOutChannels(cfg, width);
     if (cfg.block === 'basic') {
       this.convs = [
-        new ConvBn(params, `${name}/conv1`, inC, width, 3, stride, true, norm, init),
-        new ConvBn(params, `${name}/conv2`, width, width, 3, 1, false, norm, init),
+        new ConvBn(params, `${name}/conv1`, inC, width, 3, stride, true, norm, init, layer),
+        new ConvBn(params, `${name}/conv2`, width, width, 3, 1, false, norm, init, layer),
       ];
     } else {
       this.convs = [
-        new ConvBn(params, `${name}/conv1`, inC, width, 1, 1, true, norm, init),
-        new ConvBn(params, `${name}/conv2`, width, width, 3, stride, true, norm, init),
-        new ConvBn(params, `${name}/conv3`, width, outC, 1, 1, false, norm, init),
+        new ConvBn(params, `${name}/conv1`, inC, width, 1, 1, true, norm, init, layer),
+        new ConvBn(params, `${name}/conv2`, width, width, 3, stride, true, norm, init, layer),
+        new ConvBn(params, `${name}/conv3`, width, outC, 1, 1, false, norm, init, layer),
       ];
     }
     this.shortcut =
       stride !== 1 || inC !== outC
-        ? new ConvBn(params, `${name}/shortcut`, inC, outC, 1, stride, false, norm, init)
+        ? new ConvBn(params, `${name}/shortcut`, inC, outC, 1, stride, false, norm, init, layer)
         : null;
   }
 
@@ -86,7 +103,18 @@ export class ResNetBackbone {
   ) {
     const norm = { momentum: cfg.normMomentum, eps: cfg.normEps };
     const init = { kind: cfg.init };
-    this.stem = new ConvBn(params, 'backbone/stem', 3, cfg.stemChannels, cfg.stemKernel, 2, true, norm, init);
+    this.stem = new ConvBn(
+      params,
+      'backbone/stem',
+      3,
+      cfg.stemChannels,
+      cfg.stemKernel,
+      2,
+      true,
+      norm,
+      init,
+      stageLayerOptions(cfg, 0),
+    );
     let inC = cfg.stemChannels;
     this.outChannels = [];
     const stagesError = backboneStagesError(cfg);
@@ -96,13 +124,14 @@ export class ResNetBackbone {
       const width = cfg.widths[i]!;
       const stride: 1 | 2 = i === 0 && cfg.stemPool ? 1 : 2;
       const name = `backbone/stage${i + 1}`;
+      const layer = stageLayerOptions(cfg, i + 1);
       let down: ConvBn | null = null;
       const blocks: ResidualBlock[] = [];
       if (cfg.downsample === 'conv') {
-        down = new ConvBn(params, `${name}/down`, inC, width, 3, stride, true, norm, init);
+        down = new ConvBn(params, `${name}/down`, inC, width, 3, stride, true, norm, init, layer);
         inC = width;
         for (let b = 0; b < cfg.blocks[i]!; b++) {
-          blocks.push(new ResidualBlock(params, `${name}/block${b}`, cfg, inC, width, 1));
+          blocks.push(new ResidualBlock(params, `${name}/block${b}`, cfg, inC, width, 1, layer));
           inC = blockOutChannels(cfg, width);
         }
       } else {
@@ -112,7 +141,9 @@ export class ResNetBackbone {
           );
         }
         for (let b = 0; b < cfg.blocks[i]!; b++) {
-          blocks.push(new ResidualBlock(params, `${name}/block${b}`, cfg, inC, width, b === 0 ? stride : 1));
+          blocks.push(
+            new ResidualBlock(params, `${name}/block${b}`, cfg, inC, width, b === 0 ? stride : 1, layer),
+          );
           inC = blockOutChannels(cfg, width);
         }
       }

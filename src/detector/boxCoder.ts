@@ -7,12 +7,18 @@
  * Decoding inverts this, clamping dw and dh to |log(16 / 1000)| ~= 4.135 (`wh_ratio_clip = 16/1000`) so that
  * `exp` cannot explode, and optionally clips the box to the image.
  *
+ * `type: 'torchvision'` is torchvision's `det_utils.BoxCoder(weights)` (imported models): the same transform
+ * with `target_stds` = 1 / weights and zero means, but dw and dh are clamped from above only, at
+ * `bbox_xform_clip = log(1000 / 16)` (the same magnitude): a very negative dh shrinks the box towards zero height.
+ *
  * Runs in JS on typed arrays: encoding builds training targets (never differentiated) and decoding runs on the
  * few thousand candidates left after the per-level top-k.
  */
 
 /** Options of the coder (mmdetection `bbox_coder` vocabulary). */
 export interface BoxCoderOptions {
+  /** 'DeltaXYWHBBoxCoder' (default, mmdetection) or 'torchvision' (one-sided clamp, see the file comment). */
+  type?: 'DeltaXYWHBBoxCoder' | 'torchvision';
   /** Means subtracted from the raw deltas (dx, dy, dw, dh). Default [0, 0, 0, 0]. */
   target_means: [number, number, number, number];
   /** Stds the raw deltas are divided by. Default [1, 1, 1, 1] (RetinaNet). */
@@ -80,6 +86,7 @@ export function decodeBoxes(
   }
   const [m0, m1, m2, m3] = opts.target_means;
   const [s0, s1, s2, s3] = opts.target_stds;
+  const minLogRatio = opts.type === 'torchvision' ? -Infinity : -MAX_LOG_RATIO;
   const out = new Float32Array(deltas.length);
   for (let i = 0; i < deltas.length; i += 4) {
     const pw = anchorsXyxy[i + 2]! - anchorsXyxy[i]!;
@@ -88,8 +95,8 @@ export function decodeBoxes(
     const py = anchorsXyxy[i + 1]! + 0.5 * ph;
     const dx = deltas[i]! * s0 + m0;
     const dy = deltas[i + 1]! * s1 + m1;
-    const dw = clamp(deltas[i + 2]! * s2 + m2, -MAX_LOG_RATIO, MAX_LOG_RATIO);
-    const dh = clamp(deltas[i + 3]! * s3 + m3, -MAX_LOG_RATIO, MAX_LOG_RATIO);
+    const dw = clamp(deltas[i + 2]! * s2 + m2, minLogRatio, MAX_LOG_RATIO);
+    const dh = clamp(deltas[i + 3]! * s3 + m3, minLogRatio, MAX_LOG_RATIO);
     const gx = px + pw * dx;
     const gy = py + ph * dy;
     const gw = pw * Math.exp(dw);

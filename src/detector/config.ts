@@ -52,8 +52,8 @@ const backboneSchema = z.strictObject({
   downsample: z.enum(['conv', 'block']),
   /** BatchNorm running-statistics momentum (PyTorch convention: new = (1 - m) * old + m * batch). */
   normMomentum: z.number().gt(0).lte(1),
-  /** BatchNorm epsilon. */
-  normEps: z.number().positive(),
+  /** BatchNorm epsilon (torchvision's COCO RetinaNet weights run with 0). */
+  normEps: z.number().nonnegative(),
   /**
    * Initialisation of the convolutions: 'kaiming' (normal, fan-out, ReLU gain: mmdetection's ResNet) or
    * 'pytorch' (PyTorch's `nn.Conv2d` default, U(-b, b) with b = 1 / sqrt(fan_in)). Behind BatchNorm the scale
@@ -61,6 +61,21 @@ const backboneSchema = z.strictObject({
    * 1 / |w|, its relative update with lr / |w|^2, so smaller weights learn faster.
    */
   init: z.enum(['kaiming', 'pytorch']),
+  /**
+   * mmdetection's `norm_eval`: BatchNorm always uses (and never updates) its running statistics, in training too.
+   * Default false. Imported models set it: fine-tuning with small batches keeps the pretrained statistics.
+   */
+  norm_eval: z.boolean().optional(),
+  /**
+   * Whether BatchNorm's gamma and beta train (mmdetection's `norm_cfg.requires_grad`). Default true; false with
+   * `norm_eval` is torchvision's `FrozenBatchNorm2d`.
+   */
+  normRequiresGrad: z.boolean().optional(),
+  /**
+   * mmdetection's `frozen_stages`: -1 (default) trains everything; 0 freezes the stem; s >= 1 freezes the stem and
+   * stages 1..s (weights not trained, BatchNorm on running statistics).
+   */
+  frozen_stages: z.number().int().min(-1).max(4).optional(),
 });
 
 const neckSchema = z.strictObject({
@@ -82,6 +97,30 @@ const neckSchema = z.strictObject({
   init: z.enum(['xavier', 'pytorch']),
 });
 
+/**
+ * mmdetection v2's `AnchorGenerator` (the default; `type` may be left out): base size = stride, scales
+ * `octave_base_scale * 2^(i / scales_per_octave)`, no rounding.
+ */
+const mmdetAnchorsSchema = z.strictObject({
+  type: z.literal('AnchorGenerator').optional(),
+  octave_base_scale: z.number().positive(),
+  scales_per_octave: posInt,
+  ratios: z.array(z.number().positive()).min(1),
+  strides: z.array(posInt).min(1),
+});
+
+/**
+ * torchvision's `AnchorGenerator`: absolute `sizes` per level (RetinaNet: (x, int(x 2^(1/3)), int(x 2^(2/3))) for
+ * x = 32..512), base anchors rounded, strides taken from the padded input size (src/detector/anchors.ts).
+ */
+const torchvisionAnchorsSchema = z.strictObject({
+  type: z.literal('torchvision'),
+  sizes: z.array(z.array(z.number().positive()).min(1)).min(1),
+  ratios: z.array(z.number().positive()).min(1),
+  /** Nominal stride of each level (2^level), as for mmdetection's generator; the anchors use the input's own. */
+  strides: z.array(posInt).min(1),
+});
+
 const lossClsSchema = z.looseObject({ type: z.enum(CLS_LOSS_TYPES), loss_weight: z.number().optional() });
 const lossBboxSchema = z.looseObject({ type: z.enum(BBOX_LOSS_TYPES), loss_weight: z.number().optional() });
 
@@ -95,15 +134,14 @@ const headSchema = z.strictObject({
   /**
    * Normalisation after each stacked conv: 'none' (the reference RetinaNet head) or 'BN': BatchNorm with its own
    * statistics and affine parameters per pyramid level while the conv weights stay shared (EfficientDet's head).
-   * From scratch it helped CE and not GHM-C (README, Main job). Its momentum and epsilon are the backbone's.
+   * No config in configs/ uses it. Its momentum and epsilon are the backbone's.
+   * 'GN': GroupNorm of `num_groups` groups (eps 1e-5) shared by the levels, torchvision's
+   * `retinanet_resnet50_fpn_v2` head (`norm_layer=partial(nn.GroupNorm, 32)`).
    */
-  norm: z.enum(['none', 'BN']),
-  anchor_generator: z.strictObject({
-    octave_base_scale: z.number().positive(),
-    scales_per_octave: posInt,
-    ratios: z.array(z.number().positive()).min(1),
-    strides: z.array(posInt).min(1),
-  }),
+  norm: z.enum(['none', 'BN', 'GN']),
+  /** Groups of `norm: 'GN'` (required there, as in mmdetection's `norm_cfg=dict(type='GN', num_groups=32)`). */
+  num_groups: posInt.optional(),
+  anchor_generator: z.union([mmdetAnchorsSchema, torchvisionAnchorsSchema]),
   assigner: z.strictObject({
     pos_iou_thr: z.number().min(0).max(1),
     neg_iou_thr: z.number().min(0).max(1),
@@ -111,7 +149,15 @@ const headSchema = z.strictObject({
     match_low_quality: z.boolean(),
     ignore_iof_thr: z.number(),
   }),
-  bbox_coder: z.strictObject({ target_means: quad, target_stds: quad }),
+  bbox_coder: z.strictObject({
+    /**
+     * 'DeltaXYWHBBoxCoder' (default): mmdetection's, dw/dh clamped to +-log(1000 / 16). 'torchvision':
+     * `det_utils.BoxCoder(weights)` with `target_stds` = 1 / weights, dw/dh clamped from above only.
+     */
+    type: z.enum(['DeltaXYWHBBoxCoder', 'torchvision']).optional(),
+    target_means: quad,
+    target_stds: quad,
+  }),
   loss_cls: lossClsSchema,
   loss_bbox: lossBboxSchema,
   /**
@@ -134,6 +180,12 @@ const testCfgSchema = z.strictObject({
 });
 
 const preprocessSchema = z.strictObject({
+  /**
+   * Whose resize rule: 'mmdet' (default), mmcv's `rescale_size` (sides rounded); 'torchvision',
+   * `GeneralizedRCNNTransform` (scale = min(min_size / short side, max_size / long side) in float32, sides
+   * floored), with `img_scale` = [max_size, min_size]. Both resize bilinearly with half-pixel centres.
+   */
+  type: z.enum(['mmdet', 'torchvision']).optional(),
   /** (long edge, short edge) bound of the resize, mmdetection `img_scale` with keep_ratio. */
   img_scale: z.tuple([posInt, posInt]),
   /** Keep the aspect ratio (true) or stretch to exactly (width = img_scale[0], height = img_scale[1]). */
@@ -143,6 +195,11 @@ const preprocessSchema = z.strictObject({
   /** RGB mean and std in 0..255 units: x = (pixel - mean) / std. */
   mean: triple,
   std: triple,
+  /**
+   * mmdetection's `to_rgb` (default true): the network takes RGB. False: it takes BGR (Caffe-style weights), and
+   * `mean`/`std` are in BGR order too.
+   */
+  to_rgb: z.boolean().optional(),
 });
 
 export const retinaNetConfigSchema = z.strictObject({
@@ -163,6 +220,8 @@ export type NeckConfig = RetinaNetConfig['neck'];
 export type HeadConfig = RetinaNetConfig['head'];
 export type TestConfig = RetinaNetConfig['test_cfg'];
 export type PreprocessConfig = RetinaNetConfig['preprocess'];
+export type AnchorGeneratorConfig = HeadConfig['anchor_generator'];
+export type BoxCoderConfig = HeadConfig['bbox_coder'];
 /** A loss config in mmdetection's vocabulary, e.g. `{ type: 'GHMC', bins: 30, momentum: 0.75, loss_weight: 1 }`. */
 export type LossConfig = { type: string; loss_weight?: number; [k: string]: unknown };
 
@@ -296,7 +355,8 @@ export function backboneStagesError(b: Pick<BackboneConfig, 'widths' | 'blocks'>
 
 /**
  * Validates a (partial) config merged over `base` (default {@link SHAPES_CONFIG}); arrays and loss configs
- * replace the base's rather than merging. Every section is strict: an unknown key is an error, with a
+ * replace the base's rather than merging, and a new `numClasses` without `classNames` drops the base's names.
+ * Every section is strict: an unknown key is an error, with a
  * suggestion when a known key is close. The loss configs are checked by the loss factory's schema here, so a bad
  * loss parameter is found before a model is built. Throws with every invalid path listed.
  */
@@ -320,7 +380,7 @@ export function retinaNetConfigProblems(
   base: RetinaNetConfig,
   prefix = '',
 ): { config?: RetinaNetConfig; problems: string[] } {
-  const merged = deepMerge(base, input);
+  const merged = deepMerge(baseFor(input, base), input);
   const at = (...path: string[]) => [...(prefix === '' ? [] : [prefix]), ...path];
   const r = retinaNetConfigSchema.safeParse(merged, { reportInput: true });
   // The loss configs are checked whatever else is wrong, so one run lists every problem.
@@ -368,6 +428,29 @@ function semanticProblems(cfg: RetinaNetConfig): string[] {
       }
     });
   }
+  if (cfg.head.norm === 'GN') {
+    const g = cfg.head.num_groups;
+    if (g === undefined || cfg.head.featChannels % g !== 0)
+      out.push(
+        `head.norm 'GN' needs head.num_groups dividing head.featChannels ${cfg.head.featChannels}, got ` +
+          `${g ?? 'none'} (torchvision's v2 head: 32 groups of 256 channels)`,
+      );
+  }
+  const ag = cfg.head.anchor_generator;
+  if (ag.type === 'torchvision' && ag.sizes.length !== ag.strides.length)
+    out.push(
+      `head.anchor_generator.sizes has ${ag.sizes.length} levels, expected one per stride (${ag.strides.length})`,
+    );
+  else if (ag.type === 'torchvision' && ag.sizes.some((l) => l.length !== ag.sizes[0]!.length))
+    out.push(
+      'head.anchor_generator.sizes must give every level the same number of sizes (the head predicts the same ' +
+        'anchors per location on every level)',
+    );
+  if (cfg.preprocess.type === 'torchvision' && !cfg.preprocess.keep_ratio)
+    out.push(
+      "preprocess.keep_ratio false: preprocess.type 'torchvision' resizes with keep_ratio " +
+        '(GeneralizedRCNNTransform has no stretch mode)',
+    );
   if (cfg.head.assigner.neg_iou_thr > cfg.head.assigner.pos_iou_thr) {
     out.push(
       `head.assigner.neg_iou_thr ${cfg.head.assigner.neg_iou_thr} exceeds ` +
@@ -384,13 +467,31 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** The base's class names do not carry over to a config that changes `numClasses` without naming its own. */
+function baseFor(input: unknown, base: RetinaNetConfig): RetinaNetConfig {
+  if (!isPlainObject(input) || base.classNames === undefined || input['classNames'] !== undefined)
+    return base;
+  if (input['numClasses'] === undefined || input['numClasses'] === base.numClasses) return base;
+  const { classNames: _dropped, ...rest } = base;
+  return rest;
+}
+
+function anchorType(v: unknown): unknown {
+  return isPlainObject(v) ? (v['type'] ?? 'AnchorGenerator') : undefined;
+}
+
 function deepMerge(base: unknown, over: unknown): unknown {
   if (over === undefined) return structuredClone(base);
   if (!isPlainObject(base) || !isPlainObject(over)) return structuredClone(over);
   const out: Record<string, unknown> = structuredClone(base);
   for (const [k, v] of Object.entries(over)) {
-    // A loss config names a different loss with different fields: replace it whole.
-    out[k] = k === 'loss_cls' || k === 'loss_bbox' ? structuredClone(v) : deepMerge(base[k], v);
+    // A loss config names a different loss with different fields: replace it whole; so does an anchor
+    // generator of another type (mmdetection's octave scales or torchvision's sizes).
+    const replace =
+      k === 'loss_cls' ||
+      k === 'loss_bbox' ||
+      (k === 'anchor_generator' && anchorType(v) !== anchorType(base[k]));
+    out[k] = replace ? structuredClone(v) : deepMerge(base[k], v);
   }
   return out;
 }

@@ -7,6 +7,11 @@
  * Inputs (coco-ssd's, plus raw pixels): a `[H, W, 3]` tensor, raw RGB or RGBA pixels (`ImageData` is one:
  * `{ data, width, height }` with 4 values per pixel), or an image, canvas or video element or an
  * `ImageBitmap`, read with `tf.browser.fromPixels`, which is only called in a browser or a worker.
+ *
+ * Imported models follow their framework: `type: 'torchvision'` sizes the image as torchvision's
+ * `GeneralizedRCNNTransform` (see {@link resizedSize}; it normalises 0-1 images with the ImageNet mean/std
+ * before a bilinear `F.interpolate(align_corners=False)`, the same result up to float rounding as resizing first
+ * and normalising with the 0..255 constants), and `to_rgb: false` hands the network BGR.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { keepRatioSize, normalizeImage, padInto, padToDivisor, resizeBilinear } from '../data/transforms.js';
@@ -39,9 +44,23 @@ export interface ImageMeta {
   scale: [number, number];
 }
 
-/** `[height, width]` after mmdetection's resize: keep ratio within (long edge, short edge) = `img_scale`, or stretch. */
+/**
+ * `[height, width]` after the resize: mmdetection's keep ratio within (long edge, short edge) = `img_scale`, or
+ * stretch; with `type: 'torchvision'`, torchvision's `scale = min(min_size / short side, max_size / long side)`
+ * (`img_scale` = [max_size, min_size]) in float32 as PyTorch evaluates `float / tensor`, i.e.
+ * `reciprocal(side) * size` (480 rows at min_size 800: 1.6666667461, not 1.6666666269), and each side
+ * `floor(side * scale)`.
+ */
 export function resizedSize(height: number, width: number, cfg: PreprocessConfig): [number, number] {
   const [longEdge, shortEdge] = cfg.img_scale;
+  if (cfg.type === 'torchvision') {
+    const f = Math.fround;
+    const scale = Math.min(
+      f(f(1 / Math.min(height, width)) * shortEdge),
+      f(f(1 / Math.max(height, width)) * longEdge),
+    );
+    return [Math.floor(height * scale), Math.floor(width * scale)];
+  }
   if (!cfg.keep_ratio) return [shortEdge, longEdge];
   const r = keepRatioSize(width, height, cfg.img_scale);
   return [r.height, r.width];
@@ -58,7 +77,9 @@ export function prepareImage(
   const { rgb, height: h, width: w } = toRgbArray(image);
   const [rh, rw] = resizedSize(h, w, cfg);
   const [ph, pw] = [padToDivisor(rh, cfg.size_divisor), padToDivisor(rw, cfg.size_divisor)];
-  const resized = normalizeImage(resizeBilinear(rgb, w, h, rw, rh), cfg.mean, cfg.std);
+  const pixels = resizeBilinear(rgb, w, h, rw, rh);
+  if (cfg.to_rgb === false) swapRedBlue(pixels);
+  const resized = normalizeImage(pixels, cfg.mean, cfg.std);
   const batch = new Float32Array(ph * pw * 3);
   padInto(batch, 0, ph, pw, resized, rw, rh);
   const meta: ImageMeta = {
@@ -68,6 +89,15 @@ export function prepareImage(
     scale: [rh / h, rw / w],
   };
   return { input: tf.tensor4d(batch, [1, ph, pw, 3]), meta };
+}
+
+/** RGB <-> BGR of an `[H, W, 3]` image, in place. */
+function swapRedBlue(data: Float32Array): void {
+  for (let i = 0; i < data.length; i += 3) {
+    const r = data[i]!;
+    data[i] = data[i + 2]!;
+    data[i + 2] = r;
+  }
 }
 
 function isRawImage(image: object): image is RawImage {

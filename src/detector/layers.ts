@@ -1,10 +1,10 @@
 /**
- * Convolution and BatchNorm layers over a {@link ParamStore}, NHWC layout, with PyTorch's symmetric zero
+ * Convolution, BatchNorm and GroupNorm layers over a {@link ParamStore}, NHWC layout, with PyTorch's symmetric zero
  * padding of floor(k / 2) on every side (`nn.Conv2d(..., padding=k // 2)`, as mmdetection's and torchvision's
  * ResNets and FPNs pad).
  *
  * Only ops with fast gradients on the wasm backend are used (conv2d, add, relu, and `batchNormTraining` with
- * its fused gradient), see `../shared/notes/engine.md` section 4.
+ * its fused gradient), see docs/engine.md, "Training on wasm".
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { batchNormTraining } from '../engine/ops/batchNorm.js';
@@ -44,6 +44,12 @@ export function symmetricPadding(kernelSize: number): [[0, 0], [number, number],
   ];
 }
 
+/** Options of a layer beyond its shape. */
+export interface LayerOptions {
+  /** Weights trained (default true); false creates them as non-trainable state (frozen stages). */
+  trainable?: boolean;
+}
+
 /** A 2-D convolution: kernel `[k, k, cin, cout]`, optional bias `[cout]`, symmetric padding floor(k / 2). */
 export class Conv2d {
   readonly kernel: tf.Variable;
@@ -59,7 +65,9 @@ export class Conv2d {
     readonly stride: 1 | 2,
     init: ConvInit,
     bias: boolean | { value: number },
+    options: LayerOptions = {},
   ) {
+    const trainable = options.trainable ?? true;
     const size = kernelSize * kernelSize * inChannels * outChannels;
     let values: Float32Array;
     if (init.kind === 'kaiming') {
@@ -81,8 +89,13 @@ export class Conv2d {
           : new Float32Array(outChannels).fill(bias === true ? 0 : bias.value);
     }
     this.padding = symmetricPadding(kernelSize);
-    this.kernel = params.add(`${name}/kernel`, [kernelSize, kernelSize, inChannels, outChannels], values);
-    this.bias = biasValues === null ? null : params.add(`${name}/bias`, [outChannels], biasValues);
+    this.kernel = params.add(
+      `${name}/kernel`,
+      [kernelSize, kernelSize, inChannels, outChannels],
+      values,
+      trainable,
+    );
+    this.bias = biasValues === null ? null : params.add(`${name}/bias`, [outChannels], biasValues, trainable);
   }
 
   /** `x: [B, H, W, inChannels]` -> `[B, ceil(H / stride), ceil(W / stride), outChannels]`. */
@@ -94,16 +107,28 @@ export class Conv2d {
   }
 }
 
+/** Options of a BatchNorm beyond its shape. */
+export interface NormOptions {
+  /**
+   * Always use (never update) the running statistics, in training too: mmdetection's `norm_eval`, and frozen
+   * stages. Default false.
+   */
+  eval?: boolean;
+  /** gamma and beta trained (default true); false with `eval` is torchvision's `FrozenBatchNorm2d`. */
+  trainable?: boolean;
+}
+
 /**
  * BatchNorm over an NHWC tensor: batch statistics in training (and running-statistics update), running
- * statistics at inference. Running statistics follow PyTorch: `running = (1 - m) * running + m * batch`,
- * with the unbiased batch variance.
+ * statistics at inference (and always with `eval`). Running statistics follow PyTorch:
+ * `running = (1 - m) * running + m * batch`, with the unbiased batch variance.
  */
 export class BatchNorm {
   readonly gamma: tf.Variable;
   readonly beta: tf.Variable;
   readonly runningMean: tf.Variable;
   readonly runningVar: tf.Variable;
+  private readonly alwaysEval: boolean;
 
   constructor(
     params: ParamStore,
@@ -111,9 +136,12 @@ export class BatchNorm {
     readonly channels: number,
     readonly momentum: number,
     readonly epsilon: number,
+    options: NormOptions = {},
   ) {
-    this.gamma = params.add(`${name}/gamma`, [channels], new Float32Array(channels).fill(1));
-    this.beta = params.add(`${name}/beta`, [channels], new Float32Array(channels));
+    this.alwaysEval = options.eval ?? false;
+    const trainable = options.trainable ?? true;
+    this.gamma = params.add(`${name}/gamma`, [channels], new Float32Array(channels).fill(1), trainable);
+    this.beta = params.add(`${name}/beta`, [channels], new Float32Array(channels), trainable);
     this.runningMean = params.add(`${name}/moving_mean`, [channels], new Float32Array(channels), false);
     this.runningVar = params.add(
       `${name}/moving_variance`,
@@ -123,9 +151,9 @@ export class BatchNorm {
     );
   }
 
-  /** `x: [B, H, W, C]` -> same shape. In training, also updates the running statistics. */
+  /** `x: [B, H, W, C]` -> same shape. In training (without `eval`), also updates the running statistics. */
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
-    if (!training) {
+    if (!training || this.alwaysEval) {
       return tf.tidy(() =>
         tf.batchNorm4d(
           x,
@@ -160,6 +188,42 @@ export class BatchNorm {
   }
 }
 
+/**
+ * GroupNorm over an NHWC tensor (PyTorch's `nn.GroupNorm`): the C channels split into `groups` consecutive
+ * groups, each normalised with the mean and biased variance over (H, W, its channels) of its image, then the
+ * per-channel affine `gamma * x + beta`. No running statistics: training and inference compute the same.
+ */
+export class GroupNorm {
+  readonly gamma: tf.Variable;
+  readonly beta: tf.Variable;
+
+  constructor(
+    params: ParamStore,
+    readonly name: string,
+    readonly channels: number,
+    readonly groups: number,
+    readonly epsilon = 1e-5,
+  ) {
+    if (channels % groups !== 0) {
+      throw new Error(`GroupNorm ${name}: ${channels} channels do not split into ${groups} groups`);
+    }
+    this.gamma = params.add(`${name}/gamma`, [channels], new Float32Array(channels).fill(1));
+    this.beta = params.add(`${name}/beta`, [channels], new Float32Array(channels));
+  }
+
+  /** `x: [B, H, W, C]` -> same shape. */
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      const [b, h, w, c] = x.shape;
+      // [B, H, W, C] -> [B, H, W, G, C / G]: channel c = g * (C / G) + j, PyTorch's grouping.
+      const grouped = tf.reshape(x, [b, h, w, this.groups, c / this.groups]);
+      const { mean, variance } = tf.moments(grouped, [1, 2, 4], true);
+      const normed = tf.div(tf.sub(grouped, mean), tf.sqrt(tf.add(variance, this.epsilon)));
+      return tf.add(tf.mul(tf.reshape(normed, [b, h, w, c]), this.gamma), this.beta) as tf.Tensor4D;
+    });
+  }
+}
+
 /** Conv (no bias) + BatchNorm + optional ReLU. */
 export class ConvBn {
   readonly conv: Conv2d;
@@ -175,9 +239,15 @@ export class ConvBn {
     readonly relu: boolean,
     norm: { momentum: number; eps: number },
     init: ConvInit = { kind: 'kaiming' },
+    options: { frozen?: boolean; norm?: NormOptions } = {},
   ) {
-    this.conv = new Conv2d(params, `${name}/conv`, inChannels, outChannels, kernelSize, stride, init, false);
-    this.bn = new BatchNorm(params, `${name}/bn`, outChannels, norm.momentum, norm.eps);
+    const frozen = options.frozen ?? false;
+    this.conv = new Conv2d(params, `${name}/conv`, inChannels, outChannels, kernelSize, stride, init, false, {
+      trainable: !frozen,
+    });
+    // A frozen layer's BatchNorm is frozen too (mmdetection's `_freeze_stages`: eval mode, no gradient).
+    const normOptions = frozen ? { eval: true, trainable: false } : (options.norm ?? {});
+    this.bn = new BatchNorm(params, `${name}/bn`, outChannels, norm.momentum, norm.eps, normOptions);
   }
 
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {

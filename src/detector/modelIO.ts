@@ -7,8 +7,13 @@
  *
  *   `model.json`: `{ format: 'ghmdet-retinanet', generatedBy: 'ghmdet', convertedBy: null, modelTopology: null,
  *                    weightsManifest: [{ paths: ['./weights.bin'], weights: [specs by logical name] }],
- *                    userDefinedMetadata: { ghmdet: { formatVersion: 1, format: MODEL_FORMAT_NAME, config } } }`
+ *                    userDefinedMetadata: { ghmdet: { formatVersion: 1, format: MODEL_FORMAT_NAME, config,
+ *                    categories?, source?, weights? } } }`
  *   `weights.bin`: float32 little-endian, every variable (trainable and BatchNorm running statistics).
+ *
+ * The optional metadata ({@link ModelMetadata}) is what `tools/torch_to_ghmdet.py` writes for an imported model:
+ * the dataset category of each class index, where the weights came from, and whether the file holds every
+ * variable ('all') or the backbone's only ('backbone', an ImageNet classifier imported for `train --init`).
  *
  * Where the files live is a TF.js IO handler's business: any `tf.io.IOHandler`, or a URL string resolved by
  * TF.js's IO routers (`http(s)://` with `fetch`, `indexeddb://` and `localstorage://` in a browser,
@@ -51,8 +56,30 @@ export function modelHandler(source: ModelSource, purpose: 'load' | 'save', wher
   );
 }
 
+/** A dataset category: class index k of a model predicts `categories[k]`. */
+export interface ModelCategory {
+  id: number;
+  name: string;
+}
+
+/** Metadata saved beside the config (all optional). */
+export interface ModelMetadata {
+  /** Category of each class index (COCO results use `id`); default ids 1..K named by `classNames`. */
+  categories?: ModelCategory[];
+  /** Provenance, e.g. `{ framework: 'torchvision', arch, checkpoint, sha256 }` for an imported model. */
+  source?: Record<string, unknown>;
+  /** 'all' (default): every variable; 'backbone': the backbone's only (for `init_from`, not for inference). */
+  weights?: 'all' | 'backbone';
+}
+
+/** The parsed `userDefinedMetadata.ghmdet` of a saved model. */
+export interface SavedModelInfo extends ModelMetadata {
+  formatVersion: number;
+  config: unknown;
+}
+
 /** Options of {@link saveRetinaNet}. */
-export interface SaveModelOptions {
+export interface SaveModelOptions extends ModelMetadata {
   /** Class names to write into the saved config (`detect()` reports them), e.g. a dataset's category names. */
   classNames?: string[];
 }
@@ -85,9 +112,40 @@ export async function saveRetinaNet(
     weightSpecs: specs,
     weightData: data,
     userDefinedMetadata: {
-      ghmdet: { formatVersion: MODEL_FORMAT_VERSION, format: MODEL_FORMAT_NAME, config },
+      ghmdet: {
+        formatVersion: MODEL_FORMAT_VERSION,
+        format: MODEL_FORMAT_NAME,
+        config,
+        ...metadataOf(options),
+      },
     },
   });
+}
+
+/** The metadata fields of the save options that are set. */
+function metadataOf(o: SaveModelOptions): ModelMetadata {
+  return {
+    ...(o.categories !== undefined ? { categories: o.categories } : {}),
+    ...(o.source !== undefined ? { source: o.source } : {}),
+    ...(o.weights !== undefined ? { weights: o.weights } : {}),
+  };
+}
+
+/**
+ * The ghmdet metadata of loaded model artifacts, checked: a ghmdet model, in a format version this code reads.
+ * `what` names the source in errors.
+ */
+export function savedModelInfo(art: tf.io.ModelArtifacts, what = 'the model'): SavedModelInfo {
+  const reason = notGhmdetModel(art);
+  if (reason !== null) throw new Error(`loadRetinaNet: ${what} cannot be loaded: ${reason}`);
+  const meta = art.userDefinedMetadata!['ghmdet'] as SavedModelInfo;
+  if (meta.formatVersion !== MODEL_FORMAT_VERSION) {
+    throw new Error(
+      `loadRetinaNet: ${what} has formatVersion ${meta.formatVersion}, expected ${MODEL_FORMAT_VERSION}; ` +
+        `was it saved by another version of ghmdet?`,
+    );
+  }
+  return meta;
 }
 
 /** Why loaded artifacts are not a ghmdet model, in words, or null when they are one. */
@@ -126,13 +184,11 @@ export async function loadRetinaNet(
     throw new Error('loadRetinaNet: the handler cannot load (it has no load method)');
   const art = await handler.load();
   const what = typeof source === 'string' ? JSON.stringify(source) : 'the model';
-  const reason = notGhmdetModel(art);
-  if (reason !== null) throw new Error(`loadRetinaNet: ${what} cannot be loaded: ${reason}`);
-  const meta = art.userDefinedMetadata!['ghmdet'] as { formatVersion?: number; config: unknown };
-  if (meta.formatVersion !== MODEL_FORMAT_VERSION) {
+  const meta = savedModelInfo(art, what);
+  if (meta.weights === 'backbone') {
     throw new Error(
-      `loadRetinaNet: ${what} has formatVersion ${meta.formatVersion}, expected ${MODEL_FORMAT_VERSION}; ` +
-        `was it saved by another version of ghmdet?`,
+      `loadRetinaNet: ${what} holds backbone weights only (imported from a classification checkpoint); ` +
+        'it cannot detect: fine-tune from it with `ghmdet train --init MODEL_DIR` (or model.init_from)',
     );
   }
   if (art.weightSpecs === undefined || art.weightData === undefined) {

@@ -1,6 +1,7 @@
 /**
  * RetinaNet head: a classification branch and a regression branch of `stackedConvs` 3x3 conv + ReLU layers
- * (`featChannels` wide; no norm, or with `norm: 'BN'` conv + BN + ReLU, one BatchNorm per pyramid level), each
+ * (`featChannels` wide; no norm, or with `norm: 'BN'` conv + BN + ReLU, one BatchNorm per pyramid level, or with
+ * `norm: 'GN'` conv + GroupNorm + ReLU, one GroupNorm shared by the levels as in torchvision's v2 head), each
  * ending in a 3x3 conv to A*K logits / A*4 deltas. The same conv weights serve every pyramid level. Weights
  * N(0, 0.01^2), biases 0, classification bias -log((1 - p) / p) with the prior p (`priorProb` 0.01 => -4.595),
  * so every anchor starts at score p and the background does not swamp the loss.
@@ -10,7 +11,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { HeadConfig } from './config.js';
-import { BatchNorm, Conv2d } from './layers.js';
+import { anchorsPerLocation } from './anchors.js';
+import { BatchNorm, Conv2d, GroupNorm } from './layers.js';
 import type { DetectorLoss, LossBuilder } from './lossContract.js';
 import type { ParamStore } from './params.js';
 import type { ImageTargets } from './targets.js';
@@ -42,6 +44,9 @@ export class RetinaHead {
   /** With `norm: 'BN'`: `clsNorms[i][level]`, `regNorms[i][level]`; empty otherwise. */
   private readonly clsNorms: BatchNorm[][] = [];
   private readonly regNorms: BatchNorm[][] = [];
+  /** With `norm: 'GN'`: `clsGroupNorms[i]`, `regGroupNorms[i]`; empty otherwise. */
+  private readonly clsGroupNorms: GroupNorm[] = [];
+  private readonly regGroupNorms: GroupNorm[] = [];
   private readonly clsOut: Conv2d;
   private readonly regOut: Conv2d;
   private losses: { cls: DetectorLoss; bbox: DetectorLoss } | null = null;
@@ -55,25 +60,28 @@ export class RetinaHead {
     norm: { momentum: number; eps: number } = { momentum: 0.1, eps: 1e-5 },
   ) {
     const ag = cfg.anchor_generator;
-    this.numAnchors = ag.ratios.length * ag.scales_per_octave;
+    this.numAnchors = anchorsPerLocation(ag);
     const init = { kind: 'normal', std: 0.01 } as const;
     const withBn = cfg.norm === 'BN';
+    const withGn = cfg.norm === 'GN';
     const levelNorms = (name: string): BatchNorm[] =>
       ag.strides.map(
         (_, l) => new BatchNorm(params, `${name}/bn_level${l}`, cfg.featChannels, norm.momentum, norm.eps),
       );
     for (let i = 0; i < cfg.stackedConvs; i++) {
       const inC = i === 0 ? inChannels : cfg.featChannels;
-      // A conv followed by BN needs no bias (BN's beta takes its place).
-      this.clsConvs.push(
-        new Conv2d(params, `head/cls_convs${i}`, inC, cfg.featChannels, 3, 1, init, !withBn),
-      );
-      this.regConvs.push(
-        new Conv2d(params, `head/reg_convs${i}`, inC, cfg.featChannels, 3, 1, init, !withBn),
-      );
+      // A conv followed by a norm needs no bias (the norm's beta takes its place).
+      const bias = !withBn && !withGn;
+      this.clsConvs.push(new Conv2d(params, `head/cls_convs${i}`, inC, cfg.featChannels, 3, 1, init, bias));
+      this.regConvs.push(new Conv2d(params, `head/reg_convs${i}`, inC, cfg.featChannels, 3, 1, init, bias));
       if (withBn) {
         this.clsNorms.push(levelNorms(`head/cls_convs${i}`));
         this.regNorms.push(levelNorms(`head/reg_convs${i}`));
+      }
+      if (withGn) {
+        const g = cfg.num_groups!;
+        this.clsGroupNorms.push(new GroupNorm(params, `head/cls_convs${i}/gn`, cfg.featChannels, g));
+        this.regGroupNorms.push(new GroupNorm(params, `head/reg_convs${i}/gn`, cfg.featChannels, g));
       }
     }
     const lastC = cfg.stackedConvs > 0 ? cfg.featChannels : inChannels;
@@ -110,12 +118,15 @@ export class RetinaHead {
       input: tf.Tensor4D,
       convs: Conv2d[],
       norms: BatchNorm[][],
+      groupNorms: GroupNorm[],
       level: number,
     ): tf.Tensor4D => {
       let x = input;
       for (const [i, conv] of convs.entries()) {
         const y = conv.apply(x);
-        x = tf.relu(norms.length > 0 ? norms[i]![level]!.apply(y, training) : y);
+        if (norms.length > 0) x = tf.relu(norms[i]![level]!.apply(y, training));
+        else if (groupNorms.length > 0) x = tf.relu(groupNorms[i]!.apply(y));
+        else x = tf.relu(y);
       }
       return x;
     };
@@ -124,8 +135,8 @@ export class RetinaHead {
       const reg: tf.Tensor3D[] = [];
       for (const [level, f] of feats.entries()) {
         const [b, h, w] = [f.shape[0], f.shape[1], f.shape[2]];
-        const c = branch(f, this.clsConvs, this.clsNorms, level);
-        const r = branch(f, this.regConvs, this.regNorms, level);
+        const c = branch(f, this.clsConvs, this.clsNorms, this.clsGroupNorms, level);
+        const r = branch(f, this.regConvs, this.regNorms, this.regGroupNorms, level);
         // [B, H, W, A*K] -> [B, H*W*A, K]: NHWC row-major order gives (y, x, anchor), the anchor generator's order.
         cls.push(tf.reshape(this.clsOut.apply(c), [b, h * w * this.numAnchors, this.numClasses]));
         reg.push(tf.reshape(this.regOut.apply(r), [b, h * w * this.numAnchors, 4]));

@@ -29,13 +29,30 @@ export {
   saveRetinaNet,
   loadRetinaNet,
   modelHandler,
+  savedModelInfo,
   MODEL_FORMAT,
   MODEL_FORMAT_NAME,
   MODEL_FORMAT_VERSION,
 } from '../detector/modelIO.js';
-export type { ModelSource, SaveModelOptions } from '../detector/modelIO.js';
-export { generateAnchors, baseAnchorsXyxy, concatLevelAnchors } from '../detector/anchors.js';
-export type { AnchorGeneratorOptions, LevelAnchors } from '../detector/anchors.js';
+export type {
+  ModelSource,
+  SaveModelOptions,
+  ModelCategory,
+  ModelMetadata,
+  SavedModelInfo,
+} from '../detector/modelIO.js';
+export {
+  generateAnchors,
+  baseAnchorsXyxy,
+  torchvisionBaseAnchorsXyxy,
+  concatLevelAnchors,
+} from '../detector/anchors.js';
+export type {
+  AnchorGeneratorOptions,
+  MmdetAnchorOptions,
+  TorchvisionAnchorOptions,
+  LevelAnchors,
+} from '../detector/anchors.js';
 export {
   assignFromIou,
   assignAnchors,

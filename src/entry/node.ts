@@ -16,6 +16,14 @@ export * from './kernels.js';
 // Node's versions of the model-file functions (local paths and file:// URLs too) replace the browser ones.
 export { saveRetinaNet, loadRetinaNet, nodeModelSource } from '../detector/nodeModelIO.js';
 export { nodeFileHandler } from '../detector/nodeFileHandler.js';
+export { loadModelDir, readModelDirInfo } from '../detector/modelDir.js';
+export type { LoadedModelDir, ModelDirInfo } from '../detector/modelDir.js';
+export { initFromModelDir, formatInitReport } from '../detector/initFrom.js';
+export type { InitReport, SkippedTensor } from '../detector/initFrom.js';
+export { importTorchCheckpoint, TORCH_ARCHS } from '../interop/torchImport.js';
+export type { TorchArch, TorchImportOptions, TorchImportReport } from '../interop/torchImport.js';
+export { mmdetConfigText } from '../interop/mmdetConfig.js';
+export type { MmdetExport, MmdetExportOptions } from '../interop/mmdetConfig.js';
 
 export { setupBackend, currentBackend, BACKEND_ENV_VAR, KNOWN_BACKENDS } from '../engine/backend.js';
 export type { BackendOptions, BackendInfo, BackendName } from '../engine/backend.js';

@@ -3,7 +3,9 @@
  * `detect` on each (boxes xywh in the image's own pixels), turn the detections into a COCO result list and
  * score it with `evaluateCoco`. Also the trainer's periodic evaluation hook.
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readCocoDataset } from '../data/coco.js';
 import { decodeImageFile, type RgbImage } from '../data/image.js';
 import { toCocoGroundTruth, type DatasetImage, type DetectionDataset } from '../data/dataset.js';
 import { ALL_DETECTIONS, type RetinaNet } from '../detector/retinaNet.js';
@@ -106,4 +108,22 @@ export function cocoEvalHook(
   images: readonly LoadedImage[],
 ): EvalHook {
   return async () => bboxMetrics(evaluateDetector(model, dataset, images).result);
+}
+
+/**
+ * A model on a COCO ground-truth file and its image folder (`ghmdet eval --model DIR --gt FILE --images DIR`):
+ * every image of the file is detected, each class reported as `categoryIds[classIndex]` (an imported
+ * torchvision model numbers COCO's categories by their ids), and scored against the file's own annotations.
+ */
+export async function evaluateModelOnCoco(
+  model: RetinaNet,
+  categoryIds: readonly number[],
+  annotationFile: string,
+  imageRoot: string,
+): Promise<{ result: CocoEvalResult; detections: CocoDetection[]; images: number }> {
+  const dataset = await readCocoDataset({ annotationFile, imageRoot });
+  const images = await loadDatasetImages(dataset);
+  const detections = detectImages(model, images, categoryIds);
+  const gt = JSON.parse(await readFile(annotationFile, 'utf8')) as CocoGroundTruth;
+  return { result: evaluateCoco(gt, detections), detections, images: images.length };
 }

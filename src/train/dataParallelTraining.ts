@@ -17,7 +17,8 @@
  * replica 0's.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { trainerUpdate, type GhmdetConfig } from '../config.js';
+import { retinaNetConfigOf, trainerUpdate, type GhmdetConfig } from '../config.js';
+import { initFromModelDir } from '../detector/initFrom.js';
 import { RetinaNet } from '../detector/retinaNet.js';
 import type { ImageGroundTruth } from '../detector/targets.js';
 import { DataParallel } from '../engine/dataParallel/dataParallel.js';
@@ -71,7 +72,7 @@ async function shardGradients(
 
 /** A worker replica: the detector with the trainer's update rule (see the file comment). */
 export async function createReplica(c: DetectorReplicaConfig): Promise<Replica<DetectorShard>> {
-  const model = new RetinaNet(c.config.model, { seed: c.config.train.seed, buildLoss });
+  const model = new RetinaNet(retinaNetConfigOf(c.config.model), { seed: c.config.train.seed, buildLoss });
   const trainable = detectorTrainable(model);
   const rule = trainerUpdate(c.config.train, c.batchesPerEpoch);
   const lrAt = lrSchedule(rule.schedule);
@@ -84,6 +85,9 @@ export async function createReplica(c: DetectorReplicaConfig): Promise<Replica<D
     optimizer.setState(ckpt.optimizer);
     trainable.setState(ckpt.modelState);
     iter = ckpt.iteration;
+  } else if (c.config.model.init_from !== undefined) {
+    // The same files as replica 0's initialisation, so the replicas start bit-identical.
+    await initFromModelDir(model, c.config.model.init_from);
   }
   return {
     gradientSizes: trainable.variables.map((v) => v.variable.size),

@@ -35,6 +35,11 @@ export function trainingLoader(dataset: DetectionDataset, options: DetectorBatch
     throw new Error(
       'trainingLoader: preprocess.keep_ratio false is not supported by the data loader; set it to true',
     );
+  if (p.to_rgb === false)
+    throw new Error(
+      'trainingLoader: preprocess.to_rgb false (BGR network input) is not supported by the data loader; ' +
+        'fine-tune a BGR (Caffe-style) model elsewhere, or use an RGB one',
+    );
   return new DetectionLoader(dataset, {
     batchSize: options.batchSize,
     shuffle: true,

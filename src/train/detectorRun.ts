@@ -15,7 +15,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseConfig, trainerUpdate, type DataConfig, type GhmdetConfig } from '../config.js';
+import {
+  parseConfig,
+  retinaNetConfigOf,
+  trainerUpdate,
+  type DataConfig,
+  type GhmdetConfig,
+} from '../config.js';
 import { readCocoDataset } from '../data/coco.js';
 import type { DetectionDataset } from '../data/dataset.js';
 import { ensureShapesDataset, shapesSplitPaths, type ShapesOptions } from '../data/shapes.js';
@@ -24,12 +30,13 @@ import { gradientStatsHook } from '../analysis/gradientStatsHook.js';
 import type { ModelSource } from '../detector/modelIO.js';
 import { saveRetinaNet } from '../detector/nodeModelIO.js';
 import { describeHolder } from '../utils/fileLock.js';
+import { formatInitReport, initFromModelDir } from '../detector/initFrom.js';
 import { RetinaNet } from '../detector/retinaNet.js';
 import type { CocoEvalResult } from '../eval/cocoEval.js';
 import type { CocoDetection, CocoGroundTruth } from '../eval/cocoTypes.js';
 import { buildLoss } from '../losses/index.js';
 import { writeFileAtomic } from './atomicFile.js';
-import { loadCheckpoint, type CheckpointData } from './checkpoint.js';
+import { hasCheckpoint, loadCheckpoint, type CheckpointData } from './checkpoint.js';
 import { holdRunFolder } from './runLock.js';
 import {
   cocoEvalHook,
@@ -115,7 +122,7 @@ export function bindCategories(config: GhmdetConfig, dataset: DetectionDataset):
 }
 
 export function buildModel(config: GhmdetConfig): RetinaNet {
-  return new RetinaNet(config.model, { seed: config.train.seed, buildLoss });
+  return new RetinaNet(retinaNetConfigOf(config.model), { seed: config.train.seed, buildLoss });
 }
 
 export interface TrainDetectorOptions {
@@ -204,7 +211,11 @@ export async function trainDetector(
     log(
       `model: RetinaNet, ${model.numParameters().toLocaleString('en-US')} parameters, ${config.model.numClasses} classes`,
     );
-    if (initial !== null) {
+    // A resumed run continues from its checkpoint; a new one starts from init_from's weights when given.
+    const resuming = options.resume === true && (await hasCheckpoint(options.runDir));
+    if (config.model.init_from !== undefined && !resuming)
+      log(formatInitReport(await initFromModelDir(model, config.model.init_from)));
+    if (initial !== null && !resuming) {
       try {
         restoreWeights(detectorTrainable(model), initial.weights);
       } catch (err) {

@@ -45,8 +45,20 @@ export function knownKeysAt(root: z.core.$ZodType, path: readonly PropertyKey[])
     if (next === undefined) return [];
     s = unwrap(next);
   }
-  const def = s._zod.def as unknown as { type: string; shape?: Record<string, unknown> };
-  return def.type === 'object' && def.shape !== undefined ? Object.keys(def.shape) : [];
+  return objectKeys(s);
+}
+
+/** The keys of an object schema, or of every object option of a union (`anchor_generator`'s two kinds). */
+function objectKeys(schema: z.core.$ZodType): string[] {
+  const def = schema._zod.def as unknown as {
+    type: string;
+    shape?: Record<string, unknown>;
+    options?: z.core.$ZodType[];
+  };
+  if (def.type === 'object' && def.shape !== undefined) return Object.keys(def.shape);
+  if (def.type === 'union' && def.options !== undefined)
+    return [...new Set(def.options.flatMap((o) => objectKeys(unwrap(o))))];
+  return [];
 }
 
 /** A message for an unknown `key` among `known` keys: the suggestion when one is close, else the list. */

@@ -31,7 +31,7 @@ function commandPaths(cmd: Command, prefix: string[] = []): { path: string[]; cm
 const ALL = commandPaths(buildProgram());
 
 test('conventions: every command and subcommand has -h/--help with a usage line and named placeholders', async () => {
-  assert.equal(ALL.length, 1 + 9 + 3, 'ghmdet, its 9 commands and the 3 subcommands of data');
+  assert.equal(ALL.length, 1 + 11 + 3, 'ghmdet, its 11 commands and the 3 subcommands of data');
   for (const { path, cmd } of ALL) {
     const name = ['ghmdet', ...path].join(' ');
     const help = await cli(...path, '--help');

@@ -2,7 +2,7 @@
  * Data-parallel gradient computation over worker threads, each with its own TF.js/wasm instance.
  *
  * The wasm backend runs on one thread in Node; the only parallelism that pays on a CPU is one wasm instance
- * per thread (`../shared/notes/engine.md` from the repository root, section 3).
+ * per thread (docs/engine.md, "Data-parallel replicas").
  * With `replicas` = R, replica 0 lives on the calling thread and replicas 1..R-1 in worker threads. A step:
  *   1. shard r goes to replica r; all replicas compute gradients at the same time (the calling thread works
  *      on shard 0 while the workers work on theirs);

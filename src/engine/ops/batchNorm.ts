@@ -1,9 +1,9 @@
 /**
  * Batch normalisation in training mode (batch statistics) with a fused gradient.
  *
- * `tf.batchNorm`'s own gradient broadcasts with `Tile`, which on the wasm backend costs about a fifth of a
- * RetinaNet training step (see `../shared/notes/engine.md`, section 4). This op computes the same forward
- * result and differentiates it in closed form, with per-channel reductions and broadcast multiplies only.
+ * `tf.batchNorm`'s own gradient broadcasts with `Tile`, which is slow on the wasm backend (docs/engine.md,
+ * "Training on wasm", has a measurement). This op computes the same forward result and differentiates it in
+ * closed form, with per-channel reductions and broadcast multiplies only.
  *
  * Forward, per channel c over the n = N*H*W positions:
  *   mean_c = sum(x) / n,  var_c = sum((x - mean_c)^2) / n  (biased, as in `tf.moments`),
