@@ -16,7 +16,7 @@ const SVG_DIR = 'docs/results/svg';
 const CONFIG = {
   font: 'DejaVu Sans, Helvetica, Arial, sans-serif',
   axis: { labelFontSize: 12, titleFontSize: 13, titleFontWeight: 'normal', grid: true, gridOpacity: 0.5 },
-  legend: { labelFontSize: 12, titleFontSize: 13, titleFontWeight: 'normal' },
+  legend: { labelFontSize: 12, titleFontSize: 13, titleFontWeight: 'normal', labelLimit: 320 },
   header: { labelFontSize: 13, titleFontSize: 13 },
   title: { fontSize: 15, subtitleFontSize: 12, anchor: 'start', subtitleColor: '#555' },
   view: { stroke: null },
@@ -30,6 +30,23 @@ const IMPL_SCALE = { domain: ['ghmdet', 'PyTorch implementation'], range: ['circ
 
 type Row = Record<string, number | string | null>;
 
+/** Characters per subtitle line: a long subtitle on one line would set the figure's width. */
+const SUBTITLE_CHARS = 110;
+
+/** `text` broken at spaces into lines of at most `width` characters (a longer word stays whole). */
+function wrapLines(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}
+
 /** A figure; `size` null for facets and concatenations, whose parts carry their own sizes. */
 function spec(
   title: string,
@@ -40,7 +57,7 @@ function spec(
 ): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: title, subtitle },
+    title: { text: title, subtitle: wrapLines(subtitle, SUBTITLE_CHARS) },
     config: CONFIG,
     data: { values: rows },
     ...(size ?? {}),
@@ -301,7 +318,7 @@ function ghmrFigures(r: GhmrResults): Record<string, TopLevelSpec> {
             title: 'correlation (predicted, target)',
             scale: { domain: [-0.2, 1] },
           },
-          color: { field: 'box', type: 'nominal', title: 'box loss (with GHM-C)', scale: BOX_SCALE },
+          color: { field: 'box', type: 'nominal', title: 'box loss', scale: BOX_SCALE },
         },
         layer: [
           { transform: [{ filter: "datum.impl === 'ghmdet'" }], mark: { type: 'line' } },
@@ -462,7 +479,7 @@ function ghmrFigures(r: GhmrResults): Record<string, TopLevelSpec> {
           color: {
             field: 'box',
             type: 'nominal',
-            title: 'box loss (with GHM-C)',
+            title: 'box loss',
             scale: {
               domain: ['GHM-R, mu 0.02', 'ASL1, mu 0.02', 'smooth L1', 'coordinates (GHM-R run)'],
               range: ['#d62728', '#7f7f7f', '#1f77b4', '#000000'],
