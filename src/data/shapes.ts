@@ -13,7 +13,7 @@
  * Determinism: the images as the generator's; the noise draws from one `Random` seeded by (seed, 'noise');
  * the same options give the same PNG bytes and JSON.
  */
-import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Random } from '../utils/random.js';
 import { applyAnnotationNoise, type NoiseRecord, type NoiseCounts } from './annotationNoise.js';
@@ -253,6 +253,23 @@ export async function inspectShapesFolder(
   return differences.length === 0 ? { kind: 'same' } : { kind: 'different', differences };
 }
 
+/** Whether both splits' annotation files are readable and every image file they name is in its folder. */
+async function imagesComplete(dir: string): Promise<boolean> {
+  for (const split of ['train', 'val'] as const) {
+    const paths = shapesSplitPaths(dir, split);
+    try {
+      const json = JSON.parse(await readFile(paths.annotationFile, 'utf8')) as {
+        images: { file_name: string }[];
+      };
+      const present = new Set(await readdir(paths.imageRoot));
+      if (!json.images.every((im) => present.has(im.file_name))) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
 /**
  * Generates the dataset only if `dir` does not already hold one made by this generator version with the
  * same parameters (its marker file says so); otherwise returns its summary without touching it.
@@ -262,7 +279,10 @@ export async function inspectShapesFolder(
 export async function ensureShapesDataset(
   dir: string,
   options: ShapesOptions = {},
-  onGenerate?: (reason: 'absent' | 'parameters differ', options: ResolvedShapesOptions) => void,
+  onGenerate?: (
+    reason: 'absent' | 'parameters differ' | 'incomplete',
+    options: ResolvedShapesOptions,
+  ) => void,
   onWait?: (holder: LockHolder | null) => void,
 ): Promise<ShapesDatasetSummary> {
   const o = resolveShapesOptions(options);
@@ -273,14 +293,22 @@ export async function ensureShapesDataset(
       return undefined;
     }
   };
-  if ((await readMarker()) !== marker(o)) {
+  // The marker is written last, but files can go missing afterwards: a marked folder is used only when every
+  // image its annotations name is there.
+  const state = async (): Promise<'absent' | 'parameters differ' | 'incomplete' | 'ready'> => {
+    const existing = await readMarker();
+    if (existing === undefined) return 'absent';
+    if (existing !== marker(o)) return 'parameters differ';
+    return (await imagesComplete(dir)) ? 'ready' : 'incomplete';
+  };
+  if ((await state()) !== 'ready') {
     const generated = await withGenerationLock(
       dir,
       async () => {
         // Another process may have generated it while this one waited for the lock.
-        const existing = await readMarker();
-        if (existing === marker(o)) return null;
-        onGenerate?.(existing === undefined ? 'absent' : 'parameters differ', o);
+        const now = await state();
+        if (now === 'ready') return null;
+        onGenerate?.(now, o);
         return writeDataset(dir, o);
       },
       onWait,

@@ -70,7 +70,13 @@ export async function loadData(data: DataConfig, log: (line: string) => void = (
         (reason, o) =>
           log(
             `generating shapes dataset in ${data.root} (${o.train} train / ${o.val} val images` +
-              `${reason === 'absent' ? '' : ', replacing the one there, made with other parameters'})`,
+              `${
+                reason === 'absent'
+                  ? ''
+                  : reason === 'incomplete'
+                    ? ', replacing the one there, whose image files are not all there'
+                    : ', replacing the one there, made with other parameters'
+              })`,
           ),
         (holder) =>
           log(

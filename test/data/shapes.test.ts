@@ -174,6 +174,31 @@ test('ensureShapesDataset: generates when absent, reuses when the parameters mat
   }
 });
 
+test('ensureShapesDataset: a folder whose marker matches but whose images are missing is made again', async () => {
+  const dir = await tempDir();
+  try {
+    const reasons: string[] = [];
+    const note = (reason: string) => reasons.push(reason);
+    const first = await ensureShapesDataset(dir, tiny, note);
+    const trainImage = await readFile(join(dir, 'train', '000002.png'));
+    // A split's images deleted after the generation (the marker was written last, and still matches).
+    await rm(join(dir, 'val'), { recursive: true });
+    const regenerated = await ensureShapesDataset(dir, tiny, note);
+    assert.equal(regenerated.generated, true);
+    assert.deepEqual(await readdir(join(dir, 'val')), ['000001.png', '000002.png']);
+    assert.ok((await readFile(join(dir, 'train', '000002.png'))).equals(trainImage), 'the same images again');
+    // One training image gone.
+    await rm(join(dir, 'train', '000004.png'));
+    assert.equal((await ensureShapesDataset(dir, tiny, note)).generated, true);
+    assert.equal(existsSync(join(dir, 'train', '000004.png')), true);
+    assert.equal((await ensureShapesDataset(dir, tiny, note)).generated, false);
+    assert.deepEqual(reasons, ['absent', 'incomplete', 'incomplete']);
+    assert.deepEqual({ ...regenerated }, first);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('ensureShapesDataset: concurrent calls generate once; a live lock holder is waited for, a dead one taken over', async () => {
   const dir = await tempDir();
   const lock = join(dir, SHAPES_LOCK_FILE);
