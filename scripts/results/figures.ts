@@ -120,7 +120,8 @@ function imbalanceFigures(r: ImbalanceResults): Record<string, TopLevelSpec> {
   };
   const ap = spec(
     'COCO AP against the imbalance of negatives to positives',
-    'lines: mean of two seeds; marks: each seed; ' +
+    'circles and solid lines: ghmdet; triangles and dashed lines: the PyTorch implementation; lines: mean of the ' +
+      'seeds run; marks: each seed; ' +
       r.points.map((p) => `${label(p.size)} (${ratio.get(p.size)!.toFixed(0)})`).join(', '),
     rows,
     {
