@@ -36,6 +36,7 @@ import { evaluateCoco } from '../../src/eval/cocoEval.js';
 import type { CocoDetection, CocoGroundTruth } from '../../src/eval/cocoTypes.js';
 import { buildModel, loadData } from '../../src/train/detectorRun.js';
 import { referenceGradientStats } from '../../tools/torch/referenceGradStats.js';
+import { readIfPresent, readJson } from './json.js';
 
 const IMBALANCE_PLAN = 'configs/experiments/imbalance.json';
 const GHMR_PLAN = 'configs/experiments/ghmr.json';
@@ -43,19 +44,6 @@ const IMBALANCE_ORACLE = 'runs/imbalance-oracle';
 const GHMR_ORACLE = 'runs/ghmr-oracle';
 /** Training images the final-weights gradient statistics go over. */
 const FINAL_STATS_IMAGES = 256;
-
-async function readJson<T>(path: string): Promise<T> {
-  return JSON.parse(await readFile(path, 'utf8')) as T;
-}
-
-async function readIfPresent<T>(path: string): Promise<T | null> {
-  try {
-    return await readJson<T>(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-}
 
 /** COCO numbers of a detections list: AP, AP50, AP75 and AP at every IoU threshold, in percent. */
 function scores(gt: CocoGroundTruth, dets: CocoDetection[]) {

@@ -5,11 +5,12 @@
  *
  *   npx tsx scripts/results/figures.ts
  */
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { FIGURE_HEIGHT, FIGURE_WIDTH } from '../../src/analysis/figures.js';
 import { renderSvg } from '../../src/analysis/renderSvg.js';
+import { readIfPresent } from './json.js';
 
 const SVG_DIR = 'docs/results/svg';
 
@@ -557,15 +558,6 @@ function ghmrFigures(r: GhmrResults): Record<string, TopLevelSpec> {
     'ghmr-finetune-iou': finetune,
     'ghmr-base-curve': baseCurve,
   };
-}
-
-async function readIfPresent<T>(path: string): Promise<T | null> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
 }
 
 async function main(): Promise<void> {

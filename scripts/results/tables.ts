@@ -4,7 +4,7 @@
  *
  *   npx tsx scripts/results/tables.ts
  */
-import { readFile } from 'node:fs/promises';
+import { readIfPresent } from './json.js';
 
 const f1 = (v: number | null | undefined): string => (v === null || v === undefined ? '–' : v.toFixed(1));
 const f2 = (v: number | null | undefined): string => (v === null || v === undefined ? '–' : v.toFixed(2));
@@ -254,15 +254,6 @@ function ghmrTables(r: Ghmr): string {
     ),
   );
   return out.join('\n');
-}
-
-async function readIfPresent<T>(path: string): Promise<T | null> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
 }
 
 async function main(): Promise<void> {
