@@ -24,6 +24,7 @@
 import { promises as fs } from 'node:fs';
 import { basename, join } from 'node:path';
 import * as z from 'zod';
+import { readdirIfPresent } from '../utils/files.js';
 import { GRADIENT_STATS_VERSION, type GradientStats } from './gradientStats.js';
 
 export const RUN_CONFIG_FILE = 'config.json';
@@ -189,13 +190,7 @@ export async function writeGradientStats(
 /** All statistics files of a run, sorted by iteration (none when `analysis/` is absent). */
 export async function readGradientStats(runDir: string): Promise<GradientStats[]> {
   const dir = join(runDir, ANALYSIS_DIR);
-  let names: string[];
-  try {
-    names = await fs.readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
+  const names = await readdirIfPresent(dir);
   const files = names
     .map((n) => ({ n, m: GRAD_STATS_PATTERN.exec(n) }))
     .filter((f) => f.m !== null)
@@ -260,16 +255,10 @@ async function readOptional(path: string): Promise<string | null> {
 
 /** The drawn images of a run folder, sorted by name (none when `drawn/` is absent). */
 async function readDrawnImages(runDir: string): Promise<string[]> {
-  try {
-    const names = await fs.readdir(join(runDir, DRAWN_DIR));
-    return names
-      .filter((n) => DRAWN_IMAGE_PATTERN.test(n))
-      .sort()
-      .map((n) => join(runDir, DRAWN_DIR, n));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
+  return (await readdirIfPresent(join(runDir, DRAWN_DIR)))
+    .filter((n) => DRAWN_IMAGE_PATTERN.test(n))
+    .sort()
+    .map((n) => join(runDir, DRAWN_DIR, n));
 }
 
 /** Reads a run folder; a folder with none of the files is an error naming it. */

@@ -7,6 +7,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
+import { readdirIfPresent } from '../utils/files.js';
 import { isProcessRunning } from '../utils/processes.js';
 
 /** A temp file name of `writeFileAtomic`: target name, writer pid, time. */
@@ -64,13 +65,7 @@ export async function syncDir(dir: string): Promise<void> {
  * lock, between checkpoint writes). Returns the paths removed.
  */
 export async function removeOrphanTempFiles(dir: string): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await fs.readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
+  const names = await readdirIfPresent(dir);
   const removed: string[] = [];
   for (const name of names) {
     const m = TEMP_FILE.exec(name);
