@@ -40,14 +40,19 @@ async function useBackend(name: string, wasmThreads: number): Promise<boolean> {
   return tf.getBackend() === name;
 }
 
-/** Training-step images/s of a fresh session on the current backend: one warm-up step, then `steps` timed. */
-function measure(start: StartMessage, steps: number): number {
-  const session = new TrainingSession({
+/** A training session of the main job's net with the page's choices. */
+function newSession(start: StartMessage): TrainingSession {
+  return new TrainingSession({
     config: MAIN_JOB_CONFIG,
     clsLoss: start.clsLoss,
     batchSize: start.batchSize,
     seed: start.seed,
   });
+}
+
+/** Training-step images/s of a fresh session on the current backend: one warm-up step, then `steps` timed. */
+function measure(start: StartMessage, steps: number): number {
+  const session = newSession(start);
   try {
     session.step();
     let ms = 0;
@@ -102,12 +107,7 @@ async function chooseBackend(start: StartMessage): Promise<BackendReport> {
 
 async function run(start: StartMessage): Promise<void> {
   post(await chooseBackend(start));
-  const session = new TrainingSession({
-    config: MAIN_JOB_CONFIG,
-    clsLoss: start.clsLoss,
-    batchSize: start.batchSize,
-    seed: start.seed,
-  });
+  const session = newSession(start);
   try {
     const val = [0, 1, 2, 3].map((i) => session.validationImage(i));
     const valImages: ValImage[] = val.map((v) => ({
