@@ -15,7 +15,10 @@
  * the gradient functions' JS, the loader, target assignment and the losses' JS. --conv-setup adds, for every
  * distinct forward convolution of the step, the cost of XNNPACK's operator creation (weight packing) that a
  * new filter tensor pays: the same convolution timed with the filter it ran with (cached operator) and with a
- * fresh copy of it. With --json the last line holds the figures. Not a test.
+ * fresh copy of it. It also prints the convolution arithmetic of the step (forward, input and filter
+ * gradients, counted from the kernels' shapes however they are computed) and the rate the convolution
+ * kernels reached on it, so a target step time converts to the GFLOP/s it would need.
+ * With --json the last line holds the figures. Not a test.
  */
 import * as tf from '@tensorflow/tfjs';
 import { intFlag, parseArgs, stringFlag } from './args.js';
@@ -24,6 +27,7 @@ import { readCocoDataset } from '../src/data/coco.js';
 import { shapesSplitPaths } from '../src/data/shapes.js';
 import { RetinaNet } from '../src/detector/retinaNet.js';
 import { setupBackend } from '../src/engine/backend.js';
+import { conv2dInfoNhwc } from '../src/engine/kernels/kernelTensors.js';
 import { buildLoss } from '../src/losses/index.js';
 import { DetectorBatches } from '../src/train/detectorBatches.js';
 import { detectorTrainable, type DetectorBatch } from '../src/train/detectorTrainable.js';
@@ -44,6 +48,8 @@ interface KernelStats {
   calls: number;
   inclusive: number;
   exclusive: number;
+  /** Inclusive time of the calls no other kernel made. */
+  topLevel: number;
 }
 
 /** Wraps every kernel of `backendName` in the registry with a counter and a CPU timer. */
@@ -54,6 +60,8 @@ class KernelTimer {
   enabled = false;
   /** Called with each Conv2D / FusedConv2D call's inputs and attributes (before it runs). */
   onConv: ((name: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap) => void) | null = null;
+  /** Called with each call that no other kernel made (the step's own kernel calls), before it runs. */
+  onTopLevel: ((name: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap) => void) | null = null;
 
   constructor(backendName: string) {
     for (const config of tf.getKernelsForBackend(backendName)) {
@@ -62,6 +70,8 @@ class KernelTimer {
       const kernelFunc: tf.KernelFunc = (args) => {
         if (!this.enabled) return inner(args);
         if (name === 'Conv2D' || name === 'FusedConv2D') this.onConv?.(name, args.inputs, args.attrs ?? {});
+        const topLevel = this.childTime.length === 0;
+        if (topLevel) this.onTopLevel?.(name, args.inputs, args.attrs ?? {});
         this.childTime.push(0);
         const t0 = cpuMs();
         const out = inner(args);
@@ -70,12 +80,13 @@ class KernelTimer {
         if (this.childTime.length > 0) this.childTime[this.childTime.length - 1]! += t;
         let s = this.stats.get(name);
         if (s === undefined) {
-          s = { calls: 0, inclusive: 0, exclusive: 0 };
+          s = { calls: 0, inclusive: 0, exclusive: 0, topLevel: 0 };
           this.stats.set(name, s);
         }
         s.calls++;
         s.inclusive += t;
         s.exclusive += t - children;
+        if (topLevel) s.topLevel += t;
         return out;
       };
       tf.unregisterKernel(name, backendName);
@@ -108,6 +119,41 @@ interface ConvCall {
   calls: number;
   /** Calls whose filter data id had not been seen before in the step (XNNPACK creates an operator). */
   newFilter: number;
+}
+
+type Shape4 = [number, number, number, number];
+
+/**
+ * Multiply-adds of a convolution kernel call as the step asks for it (the forward, the input gradient or the
+ * filter gradient of one convolution: each is N * outH * outW * Cout * kh * kw * Cin), however the kernel
+ * computes it; null for any other kernel.
+ */
+function convMultiplyAdds(
+  name: string,
+  inputs: tf.NamedTensorInfoMap,
+  attrs: tf.NamedAttrMap,
+): number | null {
+  const a = attrs as unknown as {
+    strides: [number, number];
+    pad: tf.Conv2DAttrs['pad'];
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    inputShape?: Shape4;
+    filterShape?: Shape4;
+  };
+  let x: Shape4;
+  let w: Shape4;
+  if (name === 'Conv2D' || name === 'FusedConv2D') {
+    x = inputs['x']!.shape as Shape4;
+    w = inputs['filter']!.shape as Shape4;
+  } else if (name === 'Conv2DBackpropInput') {
+    x = a.inputShape!;
+    w = inputs['filter']!.shape as Shape4;
+  } else if (name === 'Conv2DBackpropFilter') {
+    x = inputs['x']!.shape as Shape4;
+    w = a.filterShape!;
+  } else return null;
+  const info = conv2dInfoNhwc(x, w, a.strides, a.pad, a.dimRoundingMode);
+  return info.batchSize * info.outHeight * info.outWidth * info.outChannels * w[0] * w[1] * w[2];
 }
 
 /** Median CPU ms of `fn` over `reps` runs. */
@@ -236,6 +282,13 @@ async function main(): Promise<void> {
     }
   };
 
+  // The convolution arithmetic the step asks for, by kernel (multiply-adds, all profiled steps).
+  const convMacs = new Map<string, number>();
+  timer.onTopLevel = (name, inputs, attrs) => {
+    const macs = convMultiplyAdds(name, inputs, attrs);
+    if (macs !== null) convMacs.set(name, (convMacs.get(name) ?? 0) + macs);
+  };
+
   // Phases of the step, CPU ms: the loader, the forward + loss inside the tape (with target encoding on its
   // own), the backward, the norm and the update.
   const phases = { batch: 0, forwardLoss: 0, targets: 0, backward: 0, normUpdate: 0 };
@@ -329,6 +382,21 @@ async function main(): Promise<void> {
   console.log(
     `kernels: ${kernelMs.toFixed(1)} ms exclusive; outside kernels: ${outside.toFixed(1)} ms (engine, JS)`,
   );
+  // GFLOP per step (2 FLOPs per multiply-add) and the rate the convolution kernels reached on it: the CPU
+  // time of the step's own calls of the four kernels, with everything they run (the project's gradient
+  // kernels are built from other kernels, convolutions among them).
+  const convNames = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'];
+  const convGflop = perStep([...convMacs.values()].reduce((a, b) => a + b, 0)) * 2e-9;
+  const convKernelMs = perStep(convNames.reduce((sum, n) => sum + (timer.stats.get(n)?.topLevel ?? 0), 0));
+  console.log(
+    `convolution arithmetic: ${convGflop.toFixed(3)} GFLOP per step (` +
+      convNames
+        .filter((n) => convMacs.has(n))
+        .map((n) => `${n} ${(perStep(convMacs.get(n)!) * 2e-9).toFixed(3)}`)
+        .join(', ') +
+      `) in ${convKernelMs.toFixed(1)} ms of convolution kernels: ${(convGflop / (convKernelMs / 1000)).toFixed(1)} GFLOP/s; ` +
+      `a step of T ms needs at least ${(convGflop * 1000).toFixed(0)} / T GFLOP/s`,
+  );
   console.log('kernel                         calls/step  excl ms  incl ms');
   for (const r of rows) {
     console.log(
@@ -367,6 +435,8 @@ async function main(): Promise<void> {
         kernel_calls: perStep(timer.calls()),
         tensors: median(tensorsMade),
         kernels_ms: kernelMs,
+        conv_gflop: convGflop,
+        conv_kernels_ms: convKernelMs,
         outside_ms: outside,
         phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, perStep(v)])),
         kernels: rows,
