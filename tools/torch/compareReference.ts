@@ -8,6 +8,7 @@
  * (inference mode, post-processing, COCO scores) against ghmdet's with the same weights.
  *
  *   npx tsx tools/torch/compareReference.ts --dump DIR --data data/shapes600 [--config configs/shapes_ce_sl1.json]
+ *                                           [--per-step]
  *
  * Prints one line per compared tensor: the largest absolute difference and that difference relative to the
  * reference's largest magnitude. Not a test: the figures say where two implementations part.
@@ -83,6 +84,11 @@ async function main(): Promise<void> {
     config: {
       type: 'string',
       description: 'ghmdet config of the same net (default configs/shapes_ce_sl1.json)',
+    },
+    'per-step': {
+      type: 'boolean',
+      description:
+        'with a STEPS dump, also print each step: loss_cls, loss_bbox, grad_norm, ghmdet / reference',
     },
   });
   const dumpDir = stringFlag(args, 'dump');
@@ -284,6 +290,15 @@ async function main(): Promise<void> {
       .map((l) => JSON.parse(l) as Record<string, number>);
     await rm(runDir, { recursive: true });
     const ref = (dump.meta['losses'] as Record<string, number[][]>)[`steps_${cls}_${box}`]!;
+    if (args.flags['per-step'] === true) {
+      const pair = (a: number, b: number) => `${a.toPrecision(6)} / ${b.toPrecision(6)}`;
+      log.forEach((r, i) =>
+        console.log(
+          `  step ${i} ${cls}+${box}: loss_cls ${pair(r['loss_cls']!, ref[i]![0]!)}, loss_bbox ` +
+            `${pair(r['loss_bbox']!, ref[i]![1]!)}, grad_norm ${pair(r['grad_norm']!, ref[i]![2]!)}`,
+        ),
+      );
+    }
     for (const [i, name] of ['loss_cls', 'loss_bbox', 'grad_norm'].entries()) {
       report(
         `steps ${cls}+${box} ${name} per step`,
