@@ -32,6 +32,7 @@ import { run as analyzeCommand } from '../../src/cli/analyze.js';
 import { parseConfig, type GhmdetConfig } from '../../src/config.js';
 import { shapesSplitPaths } from '../../src/data/shapes.js';
 import { setupBackend } from '../../src/engine/backend.js';
+import { readdirIfPresent } from '../../src/utils/files.js';
 import { evaluateCoco } from '../../src/eval/cocoEval.js';
 import type { CocoDetection, CocoGroundTruth } from '../../src/eval/cocoTypes.js';
 import { buildModel, loadData } from '../../src/train/detectorRun.js';
@@ -118,6 +119,11 @@ async function oracleRecord(detections: string, log: string, valGt: CocoGroundTr
   return { ...scores(valGt, dets), trainSeconds };
 }
 
+/** One scored run of the PyTorch implementation at a point of the imbalance sweep. */
+type OracleRun = { size: number; loss: string; seed: number; iterations?: number } & NonNullable<
+  Awaited<ReturnType<typeof oracleRecord>>
+>;
+
 async function valGroundTruth(config: GhmdetConfig): Promise<CocoGroundTruth> {
   return readJson<CocoGroundTruth>(shapesSplitPaths(config.data.root, 'val').annotationFile);
 }
@@ -138,9 +144,9 @@ async function collectImbalance(): Promise<void> {
   const sizes = [...new Set(runs.map((r) => Number(r.name.split('-')[1])))];
   const points = [];
   const ghmdet = [];
-  const oracle = [];
+  const oracle: OracleRun[] = [];
   /** The PyTorch implementation at twice the schedule (3000 iterations, lr steps at 2200 and 2700): the budget check. */
-  const oracleTwice = [];
+  const oracleTwice: OracleRun[] = [];
   for (const size of sizes) {
     const first = runs.find((r) => r.name.endsWith(`-${size}`))!;
     const config = parseConfig(first.config, first.id);
@@ -159,12 +165,22 @@ async function collectImbalance(): Promise<void> {
     for (const run of runs.filter((r) => r.name.endsWith(`-${size}`))) {
       const loss = run.name.split('-')[0]!;
       ghmdet.push({ size, loss, ...(await runRecord(run, gt)) });
-      const base = join(IMBALANCE_ORACLE, `${loss}-${size}-seed${run.seed}`);
-      const o = await oracleRecord(`${base}.json`, `${base}.log`, gt);
-      if (o !== null) oracle.push({ size, loss, seed: run.seed, ...o });
-      const twice = join(IMBALANCE_ORACLE, 'x2', `${loss}-${size}-seed${run.seed}`);
-      const o2 = await oracleRecord(`${twice}.json`, `${twice}.log`, gt);
-      if (o2 !== null) oracleTwice.push({ size, loss, seed: run.seed, iterations: 3000, ...o2 });
+    }
+    // The PyTorch implementation's runs of this canvas, every seed there is (it may have more than the plan).
+    for (const [folder, into, extra] of [
+      [IMBALANCE_ORACLE, oracle, {}],
+      [join(IMBALANCE_ORACLE, 'x2'), oracleTwice, { iterations: 3000 }],
+    ] as const) {
+      const found = (await readdirIfPresent(folder))
+        .map((f) => new RegExp(`^([a-z]+)-${size}-seed(\\d+)\\.json$`).exec(f))
+        .filter((m) => m !== null)
+        .map((m) => ({ loss: m[1]!, seed: Number(m[2]) }))
+        .sort((a, b) => a.loss.localeCompare(b.loss) || a.seed - b.seed);
+      for (const { loss, seed } of found) {
+        const base = join(folder, `${loss}-${size}-seed${seed}`);
+        const o = await oracleRecord(`${base}.json`, `${base}.log`, gt);
+        if (o !== null) into.push({ size, loss, seed, ...extra, ...o });
+      }
     }
   }
   const out = { plan: IMBALANCE_PLAN, points, ghmdet, oracle, oracleTwice };
