@@ -15,6 +15,7 @@
  *
  * Unfinished runs are kept with `finished: false` and no final numbers, so the files can be written mid-way.
  */
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs, stringFlag } from '../../bench/args.js';
@@ -140,7 +141,18 @@ async function anchorBalanceOf(config: GhmdetConfig): Promise<AnchorBalance> {
 
 async function collectImbalance(): Promise<void> {
   const plan = await loadExperimentPlan(IMBALANCE_PLAN);
-  const runs = await expandExperiment(plan);
+  // The plan's seeds, and any other seed a run folder exists for (`--seeds 2` runs beyond the plan).
+  const extraSeeds = (await readdirIfPresent(plan.out))
+    .map((f) => /-seed(\d+)$/.exec(f))
+    .filter((m) => m !== null)
+    .map((m) => Number(m[1]))
+    .filter((seed) => !plan.seeds.includes(seed));
+  const runs = [
+    ...(await expandExperiment(plan)),
+    ...(await expandExperiment(plan, { seeds: [...new Set(extraSeeds)] })).filter((r) =>
+      existsSync(r.runDir),
+    ),
+  ];
   const sizes = [...new Set(runs.map((r) => Number(r.name.split('-')[1])))];
   const points = [];
   const ghmdet = [];
