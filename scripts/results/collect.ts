@@ -183,8 +183,9 @@ async function collectImbalance(): Promise<void> {
       [IMBALANCE_ORACLE, oracle, {}],
       [join(IMBALANCE_ORACLE, 'x2'), oracleTwice, { iterations: 3000 }],
     ] as const) {
+      const name = new RegExp(`^([a-z]+)-${size}-seed(\\d+)\\.json$`);
       const found = (await readdirIfPresent(folder))
-        .map((f) => new RegExp(`^([a-z]+)-${size}-seed(\\d+)\\.json$`).exec(f))
+        .map((f) => name.exec(f))
         .filter((m) => m !== null)
         .map((m) => ({ loss: m[1]!, seed: Number(m[2]) }))
         .sort((a, b) => a.loss.localeCompare(b.loss) || a.seed - b.seed);

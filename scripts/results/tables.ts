@@ -108,24 +108,13 @@ function imbalanceTables(r: Imbalance): string {
         r.points.map((p) => [
           `${p.size} px (${f1(ratio.get(p.size))})`,
           ...LOSSES.map((l) => {
-            // The plan's seeds 0 and 1 (– where not run), then any further seed that was run.
-            const seeds = [
-              ...new Set([
-                0,
-                1,
-                ...r.ghmdet.filter((x) => x.size === p.size && x.loss === l).map((x) => x.seed),
-              ]),
-            ].sort((a, b) => a - b);
-            return seedsText(
-              seeds
-                .map(
-                  (s) =>
-                    r.ghmdet.find((x) => x.size === p.size && x.loss === l && x.seed === s && x.finished)?.[
-                      metric
-                    ] ?? null,
-                )
-                .filter((v, i) => v !== null || seeds[i]! <= 1),
-            );
+            // The plan's seeds 0 and 1 (– where not run), then any further seed that finished.
+            const done = r.ghmdet.filter((x) => x.size === p.size && x.loss === l && x.finished);
+            const extra = done.filter((x) => x.seed > 1).sort((a, b) => a.seed - b.seed);
+            return seedsText([
+              ...[0, 1].map((s) => done.find((x) => x.seed === s)?.[metric] ?? null),
+              ...extra.map((x) => x[metric]),
+            ]);
           }),
           ...LOSSES.map((l) => {
             // Every seed the PyTorch implementation was run with, in order (seed 0 first).
